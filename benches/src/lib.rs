@@ -1,0 +1,16 @@
+//! Shared helpers for the workspace's criterion suites and the comparison command.
+//!
+//! The suites live in `benches/benches/`, one file per crate, each criterion group holding our
+//! crate and its peers side by side. At the end of every suite, [`report::print_group`] reads
+//! criterion's saved estimates and prints the medians as ratios to our crate, so one run of
+//! `cargo bench -p benches` is the whole comparison.
+//!
+//! - [`report`]: median ratio tables from criterion's output directory.
+//! - [`rng`]: a small, seedable, dependency-free random number generator.
+//! - [`zipf`]: a Zipf-distributed key generator (YCSB's, theta 0.99).
+//! - [`traces`]: readers for the cache traces in `../shared/traces/`.
+
+pub mod report;
+pub mod rng;
+pub mod traces;
+pub mod zipf;

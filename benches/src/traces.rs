@@ -1,0 +1,1 @@
+//! Readers for `../shared/traces/` (to be written with the lru-ttl benchmarks).

@@ -1,0 +1,1 @@
+//! Zipf-distributed keys (to be written with the lru-ttl benchmarks).
