@@ -57,10 +57,9 @@ pub fn read_group(home: &Path, group: &str, since: Option<SystemTime>) -> Vec<Me
                     .parent()
                     .and_then(Path::file_name)
                     .is_some_and(|n| n == "new")
+                && let Some(m) = read_one(&path, group, since)
             {
-                if let Some(m) = read_one(&path, group, since) {
-                    found.push(m);
-                }
+                found.push(m);
             }
         }
     }
