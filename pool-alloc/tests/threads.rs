@@ -1,0 +1,225 @@
+//! Many threads: 8+ threads freeing each other's blocks, all-to-all; threads created and joined
+//! in a loop whose objects outlive them and are freed by other threads; allocation inside
+//! thread-local destructors. Each block carries a pattern checked before it is freed.
+
+mod common;
+
+use common::{Block, MIB, Rng, rss_bytes, serial};
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+#[global_allocator]
+static GLOBAL: pool_alloc::PoolAlloc = pool_alloc::PoolAlloc::new();
+
+const THREADS: usize = 8;
+
+/// A block size mix: mostly small classes, some at the class limit, a few large.
+fn size_for(rng: &mut Rng) -> usize {
+    match rng.range(0, 99) {
+        0..=59 => rng.range(1, 128),
+        60..=89 => rng.range(129, 1024),
+        90..=97 => rng.range(1025, 4096),
+        _ => rng.range(4097, 40_000),
+    }
+}
+
+#[test]
+fn ring_of_threads_free_each_others_blocks() {
+    let _serial = serial();
+    // Thread i allocates batches and sends them to thread i+1, which checks and frees them while
+    // it keeps allocating its own: every owner sees remote frees racing its local work.
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..THREADS).map(|_| mpsc::channel::<Vec<Block>>()).unzip();
+    let mut handles = Vec::new();
+    for (i, rx) in receivers.into_iter().enumerate() {
+        let tx = senders[(i + 1) % THREADS].clone();
+        handles.push(thread::spawn(move || {
+            let mut rng = Rng::new(i as u64 + 1);
+            let mut freed = 0usize;
+            for round in 0..40 {
+                let batch: Vec<Block> = (0..500)
+                    .map(|k| {
+                        let size = size_for(&mut rng);
+                        Block::new(size, 1 << rng.range(0, 6), (i << 24) | (round << 12) | k)
+                    })
+                    .collect();
+                tx.send(batch).expect("receiver alive");
+                // Free what the previous thread sent, in a scrambled order.
+                while let Ok(mut got) = rx.try_recv() {
+                    rng.shuffle(&mut got);
+                    freed += got.len();
+                    drop(got);
+                }
+            }
+            // Then drain until the previous thread has finished sending.
+            drop(tx);
+            for mut got in rx {
+                rng.shuffle(&mut got);
+                freed += got.len();
+                drop(got);
+            }
+            freed
+        }));
+    }
+    drop(senders);
+    let freed: usize = handles
+        .into_iter()
+        .map(|h| h.join().expect("worker panicked"))
+        .sum();
+    assert_eq!(freed, THREADS * 40 * 500);
+}
+
+#[test]
+fn all_to_all_exchange_with_barrier() {
+    let _serial = serial();
+    // Every thread allocates a share for every other thread; after a barrier, each frees the
+    // blocks addressed to it. Repeated, so that pools emptied by remote frees are reused.
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    for _ in 0..THREADS {
+        let (tx, rx) = mpsc::channel::<Vec<Block>>();
+        senders.push(tx);
+        receivers.push(rx);
+    }
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = receivers
+        .into_iter()
+        .enumerate()
+        .map(|(i, rx)| {
+            let senders = senders.clone();
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || {
+                let mut rng = Rng::new(100 + i as u64);
+                let mut received = 0;
+                for round in 0..10 {
+                    for (j, tx) in senders.iter().enumerate() {
+                        let blocks = (0..300)
+                            .map(|k| {
+                                let size = size_for(&mut rng);
+                                Block::new(size, 8, (i << 20) ^ (j << 12) ^ (round << 9) ^ k)
+                            })
+                            .collect();
+                        tx.send(blocks).expect("receiver alive");
+                    }
+                    barrier.wait();
+                    for _ in 0..THREADS {
+                        let mut got = rx.recv().expect("a batch from every thread");
+                        assert_eq!(got.len(), 300);
+                        rng.shuffle(&mut got);
+                        received += got.len();
+                        drop(got);
+                    }
+                    barrier.wait();
+                }
+                received
+            })
+        })
+        .collect();
+    drop(senders);
+    for h in handles {
+        assert_eq!(h.join().expect("worker panicked"), 10 * THREADS * 300);
+    }
+}
+
+#[test]
+fn threads_created_and_joined_in_a_loop_objects_outlive_them() {
+    let _serial = serial();
+    let start_rss = rss_bytes();
+    let mut survivors: Vec<Vec<Block>> = Vec::new();
+    let mut peak_extra = 0;
+    for generation in 0..300usize {
+        // Each short-lived thread allocates ~600 KiB in many classes, frees most of it, and
+        // returns some blocks that outlive it; some of those are freed by the next thread.
+        let inherited = if survivors.len() > 4 {
+            Some(survivors.remove(0))
+        } else {
+            None
+        };
+        let h = thread::spawn(move || {
+            if let Some(old) = inherited {
+                for b in &old {
+                    b.verify();
+                }
+                drop(old);
+            }
+            let mut rng = Rng::new(generation as u64);
+            let mut mine: Vec<Block> = (0..4000)
+                .map(|k| Block::new(rng.range(1, 300), 8, (generation << 16) | k))
+                .collect();
+            rng.shuffle(&mut mine);
+            let keep = mine.split_off(3900);
+            drop(mine);
+            keep
+        });
+        let kept = h.join().expect("worker panicked");
+        assert_eq!(kept.len(), 100);
+        survivors.push(kept);
+        if generation % 50 == 49 {
+            peak_extra = peak_extra.max(rss_bytes().saturating_sub(start_rss));
+        }
+    }
+    for s in &survivors {
+        for b in s {
+            b.verify();
+        }
+    }
+    drop(survivors);
+    // 300 threads each allocated ~600 KiB (180 MiB in all) and left blocks in its pools when it
+    // exited. If exited threads' pools were never reused or freed, RSS would grow by far more
+    // than this bound.
+    assert!(
+        peak_extra < 64 * MIB,
+        "RSS grew by {} MiB while threads came and went",
+        peak_extra / MIB
+    );
+}
+
+#[test]
+fn allocation_in_thread_local_destructors() {
+    let _serial = serial();
+    struct AllocOnDrop(mpsc::Sender<Vec<Block>>);
+    impl Drop for AllocOnDrop {
+        fn drop(&mut self) {
+            // Runs during TLS teardown, possibly after the allocator's own thread state is gone.
+            let mut v: Vec<Block> = (0..200).map(|k| Block::new(k % 200 + 1, 8, k)).collect();
+            let tail = v.split_off(100);
+            for b in &v {
+                b.verify();
+            }
+            drop(v);
+            let _ = self.0.send(tail);
+        }
+    }
+    thread_local! {
+        static ON_DROP: std::cell::RefCell<Option<AllocOnDrop>> = const { std::cell::RefCell::new(None) };
+    }
+    let (tx, rx) = mpsc::channel();
+    let handles: Vec<_> = (0..THREADS)
+        .map(|i| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                // Allocate before and after registering, so the destructor order varies.
+                let early: Vec<Block> = (0..50).map(|k| Block::new(64, 8, i * 100 + k)).collect();
+                ON_DROP.with(|slot| *slot.borrow_mut() = Some(AllocOnDrop(tx)));
+                let late: Vec<Block> = (0..50).map(|k| Block::new(96, 8, i * 100 + k)).collect();
+                drop(early);
+                late
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut outlived = Vec::new();
+    for h in handles {
+        outlived.extend(h.join().expect("worker panicked"));
+    }
+    let from_destructors: Vec<Vec<Block>> = rx.iter().collect();
+    assert_eq!(from_destructors.len(), THREADS);
+    for v in &from_destructors {
+        assert_eq!(v.len(), 100);
+        for b in v {
+            b.verify();
+        }
+    }
+    assert_eq!(outlived.len(), THREADS * 50);
+}
