@@ -1,17 +1,83 @@
 //! # pool-alloc
 //!
-//! A pymalloc-style small-object allocator (size classes, pools, arenas) usable as
-//! a `#[global_allocator]`. (Skeleton: forwards to `System` for now.)
+//! A pymalloc-style small-object allocator (CPython's `Objects/obmalloc.c`:
+//! size classes, pools, arenas) made thread-safe, usable as a
+//! `#[global_allocator]`.
+//!
+//! ## Layers
+//!
+//! * **Size classes** (`size_class.rs`): requests up to 1 KiB with alignment up
+//!   to 128 are served from 40 classes (16-byte steps to 512, 64-byte steps to
+//!   1024). One function, `route(size, align)`, is used by `alloc`, `dealloc`
+//!   and `realloc`; Rust hands the layout back on free, so there is no address
+//!   lookup. Everything else goes to the system allocator.
+//! * **Pools** (`pool.rs`): 16 KiB, aligned to 16 KiB, one class each. A header,
+//!   then blocks carved lazily (a page's worth at a time) into a LIFO free
+//!   list. A block's pool is found by masking its address.
+//! * **Arenas** (`arena.rs`, `os.rs`): 1 MiB `mmap`s aligned to 1 MiB, 63 pools
+//!   each (pool 0 holds the arena header with free/zero bitmaps). pymalloc's
+//!   policy: new pools come from the most-used arena with room, completely free
+//!   arenas are unmapped with one kept as a spare, `collect()` unmaps them all
+//!   and purges free pools with `madvise(MADV_DONTNEED)`.
+//! * **Heaps** (`heap.rs`): one per thread. Each class has a current pool, a
+//!   partial list and a full list. The fast path pops or pushes the current
+//!   pool's free list with plain loads and stores, no lock and no atomic
+//!   read-modify-write. A free from another thread is one CAS push onto the
+//!   pool's `remote` list, which the owner takes with one `swap` when its own
+//!   list is empty.
+//! * **Core** (`core_alloc.rs`): the shared state (arenas behind a lock,
+//!   abandoned pools, retired heaps, large-allocation counters) and the slow
+//!   paths. It is an ordinary value: tests, Miri and loom build their own.
+//! * **Threads** (`thread.rs`): a `const` `thread_local!` heap pointer that
+//!   starts at a sentinel heap (so the fast path has no init check), a guard
+//!   whose destructor abandons the thread's live pools at exit (other threads
+//!   free into them and adopt them), a locked heap for allocations during and
+//!   after TLS teardown, and `pthread_atfork` handlers so a forked child can
+//!   allocate.
+//! * **Locks** (`lock.rs`): a spin-then-yield lock that never allocates (no
+//!   parking table), used on slow paths only.
+//! * **Stats** (`stats.rs`): `PoolAlloc::stats()` walks the arenas under the
+//!   arena lock. Per-pool `used` counts are owner-written relaxed atomics, so
+//!   the fast path pays nothing extra; a block freed by another thread counts
+//!   as in use until its owner takes the remote list, and pools are read one by
+//!   one while other threads run, so the snapshot is exact only when the
+//!   process is quiescent.
+//!
+//! Nothing here panics on the allocation paths: when the OS refuses memory the
+//! allocator returns null. `alloc_zeroed` skips the memset for blocks carved
+//! from memory fresh from `mmap` (or purged).
 
+#![cfg_attr(loom, allow(dead_code))]
+
+mod arena;
+mod core_alloc;
+mod heap;
+mod lock;
+mod os;
+mod pool;
+mod size_class;
 mod stats;
 mod sync;
+#[cfg(all(test, not(loom)))]
+mod tests;
+#[cfg(not(loom))]
+mod thread;
 
 pub use stats::{ClassStats, Stats};
 
+/// Internals exposed for the loom models and white-box tests; not a stable API.
+#[doc(hidden)]
+pub mod __internal {
+    pub use crate::core_alloc::Core;
+    pub use crate::heap::Heap;
+    pub use crate::size_class::{NUM_CLASSES, SMALL_LIMIT, class_size, route};
+}
+
 use core::alloc::{GlobalAlloc, Layout};
-use std::alloc::System;
 
 /// The allocator. Install it with `#[global_allocator]`.
+///
+/// Every `PoolAlloc` value is a handle to the same process-wide allocator.
 ///
 /// # Examples
 ///
@@ -22,10 +88,16 @@ use std::alloc::System;
 /// let v = vec![1u8; 100];
 /// assert_eq!(v.len(), 100);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct PoolAlloc {
     _private: (),
 }
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PoolAlloc>();
+    assert_send_sync::<Stats>();
+};
 
 impl PoolAlloc {
     /// Creates the allocator handle; usable in a `static`.
@@ -40,48 +112,87 @@ impl PoolAlloc {
         Self { _private: () }
     }
 
-    /// Returns all free memory to the OS now.
+    /// Returns free memory to the OS now: the calling thread's empty pools go back
+    /// to their arenas, abandoned pools that became empty too, completely free
+    /// arenas are unmapped (the spare included) and free pools of the others are
+    /// purged. Other threads' empty pools are returned by their own frees.
     ///
     /// # Examples
     ///
     /// ```
-    /// pool_alloc::PoolAlloc::new().collect();
+    /// use std::alloc::{GlobalAlloc, Layout};
+    /// let a = pool_alloc::PoolAlloc::new();
+    /// let l = Layout::new::<[u8; 32]>();
+    /// unsafe {
+    ///     let p = a.alloc(l);
+    ///     assert!(!p.is_null());
+    ///     a.dealloc(p, l);
+    /// }
+    /// a.collect();
     /// ```
-    pub fn collect(&self) {}
+    pub fn collect(&self) {
+        #[cfg(not(loom))]
+        thread::collect();
+    }
 
-    /// Returns a snapshot of the counters.
+    /// Returns a snapshot of the counters (see the crate docs for how exact it is).
     ///
     /// # Examples
     ///
     /// ```
     /// let s = pool_alloc::PoolAlloc::new().stats();
     /// assert!(s.bytes_mapped >= s.small_bytes_in_use);
+    /// println!("{s}");
     /// ```
     pub fn stats(&self) -> Stats {
-        Stats::default()
+        #[cfg(not(loom))]
+        {
+            thread::CORE.stats()
+        }
+        #[cfg(loom)]
+        {
+            Stats::default()
+        }
     }
 }
 
-// SAFETY: forwards to `System`, which upholds the `GlobalAlloc` contract.
+// SAFETY: small blocks are distinct pool blocks of at least the rounded size and
+// aligned as `route` guarantees; large ones come from `System`. A block is freed
+// through the same route that allocated it because `route` depends only on the
+// layout, which the caller passes back unchanged.
+#[cfg(not(loom))]
 unsafe impl GlobalAlloc for PoolAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
+        // SAFETY: the thread's heap is used by this thread alone.
+        unsafe { thread::CORE.alloc(thread::heap(), layout) }
     }
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
+        // SAFETY: as above; the caller passes a live block and its layout.
+        unsafe { thread::CORE.dealloc(thread::heap(), ptr, layout) }
     }
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc_zeroed(layout) }
+        // SAFETY: as for `alloc`.
+        unsafe { thread::CORE.alloc_zeroed(thread::heap(), layout) }
     }
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
+        // SAFETY: as for `dealloc`.
+        unsafe { thread::CORE.realloc(thread::heap(), ptr, layout, new_size) }
+    }
+}
+
+// SAFETY: under loom the global allocator is the system one (the models drive a `Core`).
+#[cfg(loom)]
+unsafe impl GlobalAlloc for PoolAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
 }

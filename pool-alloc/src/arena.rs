@@ -1,0 +1,251 @@
+//! Arenas: 1 MiB, size-aligned mappings carved into 64 pools, and pymalloc's
+//! policy for them.
+//!
+//! Pool 0 of an arena holds the [`ArenaHeader`]; pools 1..64 serve size classes.
+//! Two bitmaps say which pools are free and which free pools are known to be
+//! zero (never used since the mapping, or purged). All of this state is behind
+//! the core's arena lock ([`Arenas`] is the locked value).
+//!
+//! Policy, as in pymalloc: new pools come from the most-used arena that still has
+//! a free pool (the current one until it fills, then the fullest of the others),
+//! so sparse arenas drain. An arena whose pools are all free is unmapped, except
+//! that one such arena is kept as a spare. [`Arenas::collect`] unmaps every
+//! completely free arena, spare included, and purges the free pools of the others
+//! with `madvise(MADV_DONTNEED)`.
+
+use crate::heap::Heap;
+use crate::os::{self, ARENA_SIZE};
+use crate::pool::{POOL_SIZE, Pool, state};
+use crate::size_class::NUM_CLASSES;
+use crate::stats::ClassStats;
+use core::ptr;
+
+const POOLS: usize = ARENA_SIZE / POOL_SIZE;
+const _: () = assert!(POOLS == 64);
+/// Bits of the usable pools (pool 0 is the header).
+const ALL_FREE: u64 = !1;
+
+/// The header in pool 0 of every arena.
+#[repr(C)]
+pub(crate) struct ArenaHeader {
+    next: *mut ArenaHeader,
+    prev: *mut ArenaHeader,
+    free_bits: u64,
+    zero_bits: u64,
+}
+
+/// The arena lock's value: every mapped arena and the counters.
+pub(crate) struct Arenas {
+    head: *mut ArenaHeader,
+    current: *mut ArenaHeader,
+    count: usize,
+    high_water: usize,
+    released: usize,
+    empty: usize,
+}
+
+// SAFETY: the raw pointers refer to arenas owned by this value, which is only
+// reached through the arena lock.
+unsafe impl Send for Arenas {}
+
+/// The arena holding pool `p`.
+fn arena_of(p: *mut Pool) -> *mut ArenaHeader {
+    p.map_addr(|a| a & !(ARENA_SIZE - 1)).cast()
+}
+
+impl Arenas {
+    /// No arenas.
+    pub(crate) const fn new() -> Self {
+        Self {
+            head: ptr::null_mut(),
+            current: ptr::null_mut(),
+            count: 0,
+            high_water: 0,
+            released: 0,
+            empty: 0,
+        }
+    }
+
+    /// Arenas mapped now.
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Takes a free pool, initialised for `class` and owned by `owner`; null when
+    /// the OS refuses memory.
+    pub(crate) fn alloc_pool(&mut self, class: usize, owner: *mut Heap) -> *mut Pool {
+        // SAFETY: every arena in the list is mapped and its header initialised;
+        // we hold the arena lock.
+        unsafe {
+            let mut a = self.current;
+            if a.is_null() || (*a).free_bits == 0 {
+                a = self.fullest_with_room();
+                if a.is_null() {
+                    a = self.map_new();
+                    if a.is_null() {
+                        return ptr::null_mut();
+                    }
+                }
+                self.current = a;
+            }
+            if (*a).free_bits == ALL_FREE {
+                self.empty -= 1;
+            }
+            let i = (*a).free_bits.trailing_zeros() as usize;
+            let bit = 1u64 << i;
+            (*a).free_bits &= !bit;
+            let zeroed = (*a).zero_bits & bit != 0;
+            (*a).zero_bits &= !bit;
+            let pool = a.cast::<u8>().add(i * POOL_SIZE).cast::<Pool>();
+            Pool::init(pool, class, zeroed, owner);
+            pool
+        }
+    }
+
+    /// Gives a pool with no live block back to its arena, unmapping the arena if
+    /// it is completely free and another completely free arena is already kept.
+    ///
+    /// # Safety
+    ///
+    /// `pool` was returned by [`Arenas::alloc_pool`] of this value, has no live
+    /// block and no pending remote free, and is in no list.
+    pub(crate) unsafe fn free_pool(&mut self, pool: *mut Pool) {
+        // SAFETY: per the contract, the pool and its arena are ours under the lock.
+        unsafe {
+            (*pool).state = state::FREE;
+            (*pool)
+                .owner
+                .store(ptr::null_mut(), crate::sync::Ordering::Relaxed);
+            let a = arena_of(pool);
+            let i = (pool.addr() - a.addr()) / POOL_SIZE;
+            (*a).free_bits |= 1u64 << i;
+            if (*a).free_bits == ALL_FREE {
+                self.empty += 1;
+                if self.empty > 1 {
+                    self.unmap(a);
+                }
+            }
+        }
+    }
+
+    /// Unmaps every completely free arena and purges free pools of the others.
+    pub(crate) fn collect(&mut self) {
+        let purge_ok = os::page_size() <= POOL_SIZE;
+        // SAFETY: we hold the lock; arenas in the list are mapped.
+        unsafe {
+            let mut a = self.head;
+            while !a.is_null() {
+                let next = (*a).next;
+                if (*a).free_bits == ALL_FREE {
+                    self.unmap(a);
+                } else if purge_ok {
+                    let mut dirty = (*a).free_bits & !(*a).zero_bits;
+                    while dirty != 0 {
+                        let i = dirty.trailing_zeros() as usize;
+                        dirty &= dirty - 1;
+                        if os::purge(a.cast::<u8>().add(i * POOL_SIZE), POOL_SIZE) {
+                            (*a).zero_bits |= 1u64 << i;
+                        }
+                    }
+                }
+                a = next;
+            }
+        }
+    }
+
+    /// Adds the counters of every assigned pool to `classes`; returns
+    /// (arenas, high water, released).
+    pub(crate) fn gather(&self, classes: &mut [ClassStats; NUM_CLASSES]) -> (usize, usize, usize) {
+        // SAFETY: we hold the lock; assigned pools' `class` and `block_size` are
+        // only written under it, and `used` is atomic.
+        unsafe {
+            let mut a = self.head;
+            while !a.is_null() {
+                let mut busy = !(*a).free_bits & ALL_FREE;
+                while busy != 0 {
+                    let i = busy.trailing_zeros() as usize;
+                    busy &= busy - 1;
+                    let p = a.cast::<u8>().add(i * POOL_SIZE).cast::<Pool>();
+                    let c = &mut classes[(*p).class as usize];
+                    let cap = Pool::capacity(p);
+                    let used = ((*p).used.load(crate::sync::Ordering::Relaxed) as usize).min(cap);
+                    c.pools += 1;
+                    c.blocks_in_use += used;
+                    c.blocks_free += cap - used;
+                }
+                a = (*a).next;
+            }
+        }
+        (self.count, self.high_water, self.released)
+    }
+
+    /// The arena with the fewest free pools that has at least one.
+    unsafe fn fullest_with_room(&self) -> *mut ArenaHeader {
+        let mut best = ptr::null_mut::<ArenaHeader>();
+        let mut best_free = u32::MAX;
+        let mut a = self.head;
+        // SAFETY: arenas in the list are mapped.
+        unsafe {
+            while !a.is_null() {
+                let f = (*a).free_bits.count_ones();
+                if f > 0 && f < best_free {
+                    best = a;
+                    best_free = f;
+                }
+                a = (*a).next;
+            }
+        }
+        best
+    }
+
+    unsafe fn map_new(&mut self) -> *mut ArenaHeader {
+        let m = os::map_arena();
+        if m.is_null() {
+            return ptr::null_mut();
+        }
+        let a = m.cast::<ArenaHeader>();
+        // SAFETY: a fresh, aligned, zeroed arena; the header fits in pool 0.
+        unsafe {
+            ptr::write(
+                a,
+                ArenaHeader {
+                    next: self.head,
+                    prev: ptr::null_mut(),
+                    free_bits: ALL_FREE,
+                    zero_bits: ALL_FREE,
+                },
+            );
+            if !self.head.is_null() {
+                (*self.head).prev = a;
+            }
+        }
+        self.head = a;
+        self.count += 1;
+        self.empty += 1;
+        self.high_water = self.high_water.max(self.count);
+        a
+    }
+
+    /// Unlinks and unmaps a completely free arena.
+    unsafe fn unmap(&mut self, a: *mut ArenaHeader) {
+        // SAFETY: `a` is a completely free arena in the list.
+        unsafe {
+            let (n, p) = ((*a).next, (*a).prev);
+            if p.is_null() {
+                self.head = n;
+            } else {
+                (*p).next = n;
+            }
+            if !n.is_null() {
+                (*n).prev = p;
+            }
+            if self.current == a {
+                self.current = ptr::null_mut();
+            }
+            os::unmap_arena(a.cast());
+        }
+        self.count -= 1;
+        self.empty -= 1;
+        self.released += 1;
+    }
+}

@@ -1,0 +1,525 @@
+//! The instantiable allocator core: arenas, abandoned pools, retired heaps,
+//! large-allocation counters, and the slow paths that tie them together.
+//!
+//! The global [`PoolAlloc`](crate::PoolAlloc) is a thin wrapper around one
+//! `static` [`Core`] plus a thread-local heap pointer. Tests (unit, Miri, loom)
+//! create their own `Core` and heaps.
+//!
+//! Lock order: abandoned list, then arenas; the retired-heap lock is a leaf.
+//! No lock is held while calling the system allocator or building a `Vec`.
+
+use crate::arena::Arenas;
+use crate::heap::{Heap, alloc_fast, dealloc_fast, kind};
+use crate::lock::Lock;
+use crate::pool::{Pool, PoolList, state};
+use crate::size_class::{NUM_CLASSES, class_size, route};
+use crate::stats::{ClassStats, Stats};
+use crate::sync::{AtomicUsize, Ordering};
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr;
+use std::alloc::System;
+
+/// How many full pools the slow path inspects for remote frees before taking a new pool.
+const FULL_SCAN: usize = 4;
+
+/// The allocator state shared by all heaps.
+#[doc(hidden)]
+pub struct Core {
+    pub(crate) arenas: Lock<Arenas>,
+    pub(crate) abandoned: Lock<[PoolList; NUM_CLASSES]>,
+    abandoned_count: AtomicUsize,
+    pub(crate) retired: Lock<RetiredHeaps>,
+    large_count: AtomicUsize,
+    large_bytes: AtomicUsize,
+    /// The sentinel pool: an empty free list, never written.
+    pub(crate) empty: Pool,
+}
+
+impl core::fmt::Debug for Core {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Core").finish_non_exhaustive()
+    }
+}
+
+/// Heaps of exited threads, reused by new threads.
+pub(crate) struct RetiredHeaps {
+    head: *mut Heap,
+}
+
+// SAFETY: retired heaps own no pools and are reached only through the lock.
+unsafe impl Send for RetiredHeaps {}
+
+// SAFETY: all shared state is behind locks or atomic; `empty` is never written.
+unsafe impl Sync for Core {}
+// SAFETY: see above; a core owns its arenas.
+unsafe impl Send for Core {}
+
+macro_rules! core_init {
+    () => {
+        Core {
+            arenas: Lock::new(Arenas::new()),
+            abandoned: Lock::new([PoolList::EMPTY; NUM_CLASSES]),
+            abandoned_count: AtomicUsize::new(0),
+            retired: Lock::new(RetiredHeaps {
+                head: ptr::null_mut(),
+            }),
+            large_count: AtomicUsize::new(0),
+            large_bytes: AtomicUsize::new(0),
+            empty: Pool::sentinel(),
+        }
+    };
+}
+
+impl Default for Core {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Core {
+    /// A core with no arenas.
+    #[cfg(not(loom))]
+    pub const fn new() -> Self {
+        core_init!()
+    }
+
+    /// A core with no arenas.
+    #[cfg(loom)]
+    pub fn new() -> Self {
+        core_init!()
+    }
+
+    /// The sentinel pool.
+    pub(crate) fn empty_pool(&self) -> *mut Pool {
+        (&raw const self.empty).cast_mut()
+    }
+
+    /// A new real heap (a retired one if any); null when memory is refused.
+    pub fn new_heap(&self) -> *mut Heap {
+        let h = {
+            let mut r = self.retired.lock();
+            let h = r.head;
+            if !h.is_null() {
+                // SAFETY: retired heaps are valid and owned by the list.
+                r.head = unsafe { (*h).next_retired };
+            }
+            h
+        };
+        let h = if h.is_null() {
+            // SAFETY: Heap has non-zero size.
+            unsafe { System.alloc(Layout::new::<Heap>()).cast::<Heap>() }
+        } else {
+            h
+        };
+        if !h.is_null() {
+            // SAFETY: `h` is valid, unaliased memory for a heap.
+            unsafe { ptr::write(h, Heap::new(self.empty_pool(), kind::REAL)) };
+        }
+        h
+    }
+
+    /// Abandons the heap's pools (live ones are handed over to other threads,
+    /// empty ones go back to their arenas) and keeps the heap for reuse.
+    ///
+    /// # Safety
+    ///
+    /// `heap` came from [`Core::new_heap`] of this core and is not used again by the caller.
+    pub unsafe fn retire_heap(&self, heap: *mut Heap) {
+        // SAFETY: the caller hands the heap over; its pools are ours to move.
+        unsafe {
+            for c in 0..NUM_CLASSES {
+                let cur = (*heap).current[c];
+                (*heap).current[c] = self.empty_pool();
+                if cur != self.empty_pool() {
+                    self.abandon_or_free(cur);
+                }
+                for list in [&raw mut (*heap).partial[c], &raw mut (*heap).full[c]] {
+                    loop {
+                        let p = (*list).pop_front();
+                        if p.is_null() {
+                            break;
+                        }
+                        self.abandon_or_free(p);
+                    }
+                }
+            }
+            let mut r = self.retired.lock();
+            (*heap).next_retired = r.head;
+            r.head = heap;
+        }
+    }
+
+    unsafe fn abandon_or_free(&self, p: *mut Pool) {
+        // SAFETY: the caller owns `p` and it is in no list.
+        unsafe {
+            Pool::drain_remote(p);
+            if (*p).used.load(Ordering::Relaxed) == 0 {
+                self.arenas.lock().free_pool(p);
+                return;
+            }
+            let mut ab = self.abandoned.lock();
+            (*p).owner.store(ptr::null_mut(), Ordering::Release);
+            (*p).state = state::ABANDONED;
+            ab[(*p).class as usize].push_back(p);
+            self.abandoned_count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes an abandoned pool of `class` for `heap`; null if there is none.
+    unsafe fn adopt(&self, class: usize, heap: *mut Heap) -> *mut Pool {
+        if self.abandoned_count.load(Ordering::Relaxed) == 0 {
+            return ptr::null_mut();
+        }
+        let mut ab = self.abandoned.lock();
+        // SAFETY: the abandoned lists are ours under the lock.
+        unsafe {
+            let p = ab[class].pop_front();
+            if !p.is_null() {
+                self.abandoned_count.fetch_sub(1, Ordering::Relaxed);
+                (*p).owner.store(heap, Ordering::Relaxed);
+                (*p).state = state::CURRENT;
+            }
+            p
+        }
+    }
+
+    /// Allocates `layout` for the thread owning `heap`.
+    ///
+    /// # Safety
+    ///
+    /// `heap` is a real heap of this core used by the calling thread alone (or
+    /// under a lock); `layout` has non-zero size.
+    #[inline(always)]
+    pub unsafe fn alloc(&self, heap: *mut Heap, layout: Layout) -> *mut u8 {
+        match route(layout.size(), layout.align()) {
+            // SAFETY: per the contract.
+            Some(c) => unsafe {
+                let p = alloc_fast(heap, c);
+                if p.is_null() {
+                    self.alloc_slow(heap, c, false).0
+                } else {
+                    p
+                }
+            },
+            None => self.alloc_large(layout, false),
+        }
+    }
+
+    /// Frees `p`, allocated with `layout` from any heap of this core.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Core::alloc`]; `p` is live, allocated by this core with `layout`.
+    #[inline(always)]
+    pub unsafe fn dealloc(&self, heap: *mut Heap, p: *mut u8, layout: Layout) {
+        if route(layout.size(), layout.align()).is_some() {
+            // SAFETY: per the contract.
+            unsafe {
+                let pool = dealloc_fast(heap, p);
+                if !pool.is_null() {
+                    self.free_slow(heap, pool);
+                }
+            }
+        } else {
+            // SAFETY: large blocks come from `System` with this layout.
+            unsafe { self.dealloc_large(p, layout) }
+        }
+    }
+
+    /// Allocates zeroed memory, skipping the memset for blocks fresh from the OS.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Core::alloc`].
+    pub unsafe fn alloc_zeroed(&self, heap: *mut Heap, layout: Layout) -> *mut u8 {
+        match route(layout.size(), layout.align()) {
+            // SAFETY: per the contract; blocks are `class_size(c)` bytes.
+            Some(c) => unsafe {
+                let mut p = alloc_fast(heap, c);
+                let mut zero = false;
+                if p.is_null() {
+                    (p, zero) = self.alloc_slow(heap, c, true);
+                }
+                if !p.is_null() && !zero {
+                    ptr::write_bytes(p, 0, layout.size());
+                }
+                p
+            },
+            None => self.alloc_large(layout, true),
+        }
+    }
+
+    /// Reallocates, keeping the block when the route does not change.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Core::dealloc`]; `new_size` is non-zero and valid for `layout.align()`.
+    pub unsafe fn realloc(
+        &self,
+        heap: *mut Heap,
+        p: *mut u8,
+        layout: Layout,
+        new_size: usize,
+    ) -> *mut u8 {
+        let old = route(layout.size(), layout.align());
+        let new = route(new_size, layout.align());
+        if old.is_some() && old == new {
+            return p;
+        }
+        // SAFETY: the caller guarantees a valid new layout.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        if old.is_none() && new.is_none() {
+            // SAFETY: a large block stays large: System's realloc with the same alignment.
+            let q = unsafe { System.realloc(p, layout, new_size) };
+            if !q.is_null() {
+                self.large_bytes.fetch_add(new_size, Ordering::Relaxed);
+                self.large_bytes.fetch_sub(layout.size(), Ordering::Relaxed);
+            }
+            return q;
+        }
+        // SAFETY: per the contract; both blocks are valid for the copied length.
+        unsafe {
+            let q = self.alloc(heap, new_layout);
+            if !q.is_null() {
+                ptr::copy_nonoverlapping(p, q, layout.size().min(new_size));
+                self.dealloc(heap, p, layout);
+            }
+            q
+        }
+    }
+
+    fn alloc_large(&self, layout: Layout, zero: bool) -> *mut u8 {
+        // SAFETY: GlobalAlloc callers pass non-zero sizes.
+        let p = unsafe {
+            if zero {
+                System.alloc_zeroed(layout)
+            } else {
+                System.alloc(layout)
+            }
+        };
+        if !p.is_null() {
+            self.large_count.fetch_add(1, Ordering::Relaxed);
+            self.large_bytes.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc_large(&self, p: *mut u8, layout: Layout) {
+        self.large_count.fetch_sub(1, Ordering::Relaxed);
+        self.large_bytes.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: allocated by `alloc_large` with this layout.
+        unsafe { System.dealloc(p, layout) }
+    }
+
+    /// Makes `p` the heap's current pool for `class` and pops a block from it.
+    unsafe fn install(
+        &self,
+        heap: *mut Heap,
+        class: usize,
+        p: *mut Pool,
+        zero: bool,
+    ) -> (*mut u8, bool) {
+        // SAFETY: the heap owns `p`, which is in no list.
+        unsafe {
+            (*p).state = state::CURRENT;
+            (*heap).current[class] = p;
+            if zero && (*p).zeroed {
+                let b = Pool::bump_one(p);
+                if !b.is_null() {
+                    return (b, true);
+                }
+            }
+            if (*p).free.is_null() && !Pool::carve(p) {
+                Pool::drain_remote(p);
+            }
+            (alloc_fast(heap, class), false)
+        }
+    }
+
+    /// The allocation slow path: the current pool of `class` has no free block.
+    /// Returns the block (null when out of memory) and whether it is known zero.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Core::alloc`] (`heap` may also be a thread sentinel under the global allocator).
+    #[cold]
+    #[inline(never)]
+    pub(crate) unsafe fn alloc_slow(
+        &self,
+        heap: *mut Heap,
+        class: usize,
+        zero: bool,
+    ) -> (*mut u8, bool) {
+        // SAFETY: the heap is ours; every pool we touch is owned by it.
+        unsafe {
+            #[cfg(not(loom))]
+            if (*heap).kind != kind::REAL {
+                return crate::thread::alloc_unowned(heap, class, zero);
+            }
+            let cur = (*heap).current[class];
+            if cur != self.empty_pool() {
+                if zero && (*cur).zeroed {
+                    let b = Pool::bump_one(cur);
+                    if !b.is_null() {
+                        return (b, true);
+                    }
+                }
+                if Pool::carve(cur) || Pool::drain_remote(cur) > 0 {
+                    return (alloc_fast(heap, class), false);
+                }
+                (*cur).state = state::FULL;
+                (*heap).full[class].push_back(cur);
+                (*heap).current[class] = self.empty_pool();
+            }
+            let p = (*heap).partial[class].pop_front();
+            if !p.is_null() {
+                return self.install(heap, class, p, zero);
+            }
+            for _ in 0..FULL_SCAN {
+                let p = (*heap).full[class].pop_front();
+                if p.is_null() {
+                    break;
+                }
+                if Pool::drain_remote(p) > 0 {
+                    return self.install(heap, class, p, zero);
+                }
+                (*heap).full[class].push_back(p);
+            }
+            loop {
+                let p = self.adopt(class, heap);
+                if p.is_null() {
+                    break;
+                }
+                Pool::drain_remote(p);
+                if !(*p).free.is_null() || (*p).bump < (*p).end {
+                    return self.install(heap, class, p, zero);
+                }
+                (*p).state = state::FULL;
+                (*heap).full[class].push_back(p);
+            }
+            let p = self.arenas.lock().alloc_pool(class, heap);
+            if p.is_null() {
+                return (ptr::null_mut(), false);
+            }
+            self.install(heap, class, p, zero)
+        }
+    }
+
+    /// The owner's free slow path: `pool` was full, or a non-current pool became empty.
+    #[cold]
+    #[inline(never)]
+    pub(crate) unsafe fn free_slow(&self, heap: *mut Heap, pool: *mut Pool) {
+        // SAFETY: the heap owns the pool, which is in the list its state names.
+        unsafe {
+            let class = (*pool).class as usize;
+            let empty = (*pool).used.load(Ordering::Relaxed) == 0;
+            match (*pool).state {
+                state::FULL => {
+                    (*heap).full[class].remove(pool);
+                    if empty {
+                        self.arenas.lock().free_pool(pool);
+                    } else {
+                        (*pool).state = state::PARTIAL;
+                        (*heap).partial[class].push_back(pool);
+                    }
+                }
+                state::PARTIAL if empty => {
+                    (*heap).partial[class].remove(pool);
+                    self.arenas.lock().free_pool(pool);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Returns the heap's empty pools to their arenas (after taking remote frees).
+    ///
+    /// # Safety
+    ///
+    /// `heap` is a real heap of this core used by the calling thread alone.
+    pub unsafe fn collect_heap(&self, heap: *mut Heap) {
+        // SAFETY: the heap and its pools are ours.
+        unsafe {
+            for c in 0..NUM_CLASSES {
+                let cur = (*heap).current[c];
+                if cur != self.empty_pool() {
+                    Pool::drain_remote(cur);
+                    if (*cur).used.load(Ordering::Relaxed) == 0 {
+                        (*heap).current[c] = self.empty_pool();
+                        self.arenas.lock().free_pool(cur);
+                    }
+                }
+                for full in [false, true] {
+                    let list = if full {
+                        &raw mut (*heap).full[c]
+                    } else {
+                        &raw mut (*heap).partial[c]
+                    };
+                    let mut p = (*list).head;
+                    while !p.is_null() {
+                        let next = (*p).next;
+                        Pool::drain_remote(p);
+                        if (*p).used.load(Ordering::Relaxed) == 0 {
+                            (*list).remove(p);
+                            self.arenas.lock().free_pool(p);
+                        } else if full && !(*p).free.is_null() {
+                            (*list).remove(p);
+                            (*p).state = state::PARTIAL;
+                            (*heap).partial[c].push_back(p);
+                        }
+                        p = next;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Frees abandoned pools that became empty, unmaps free arenas and purges free pools.
+    pub fn collect(&self) {
+        {
+            let mut ab = self.abandoned.lock();
+            for list in ab.iter_mut() {
+                let mut p = list.head;
+                while !p.is_null() {
+                    // SAFETY: abandoned pools are owned by the list under its lock.
+                    unsafe {
+                        let next = (*p).next;
+                        Pool::drain_remote(p);
+                        if (*p).used.load(Ordering::Relaxed) == 0 {
+                            list.remove(p);
+                            self.abandoned_count.fetch_sub(1, Ordering::Relaxed);
+                            self.arenas.lock().free_pool(p);
+                        }
+                        p = next;
+                    }
+                }
+            }
+        }
+        self.arenas.lock().collect();
+    }
+
+    /// Arenas mapped now.
+    pub fn arena_count(&self) -> usize {
+        self.arenas.lock().count()
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        let mut classes = [ClassStats::default(); NUM_CLASSES];
+        for (c, s) in classes.iter_mut().enumerate() {
+            s.block_size = class_size(c);
+        }
+        let (arenas, high, released) = self.arenas.lock().gather(&mut classes);
+        let small = classes.iter().map(|c| c.block_size * c.blocks_in_use).sum();
+        Stats {
+            small_bytes_in_use: small,
+            bytes_mapped: arenas * crate::os::ARENA_SIZE,
+            arenas,
+            arenas_high_water: high,
+            arenas_released: released,
+            classes: classes.to_vec(),
+            large_count: self.large_count.load(Ordering::Relaxed),
+            large_bytes: self.large_bytes.load(Ordering::Relaxed),
+        }
+    }
+}
