@@ -127,7 +127,7 @@ fn fork_while_other_threads_allocate() {
     }
     drop(tx);
     let mut failures = Vec::new();
-    for i in 0..25 {
+    for i in 0..12 {
         let inherited: Vec<Block> = (0..100)
             .map(|k| Block::new(k * 13 + 1, 16, i * 1000 + k))
             .collect();
