@@ -1,0 +1,234 @@
+#![cfg(loom)]
+//! Loom models of the allocator core's concurrent protocols.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p pool-alloc --test loom`.
+//! Each model ends by freeing everything, collecting, and asserting that every
+//! arena went back: a lost block (never freed) or a block freed twice leaves a
+//! pool's `used` count non-zero, which keeps its arena mapped.
+
+use loom::sync::Arc;
+use loom::thread;
+use pool_alloc::__internal::{Core, class_size};
+use std::alloc::Layout;
+
+#[derive(Clone, Copy)]
+struct P(*mut u8);
+// SAFETY: blocks are handed between threads whole; each is freed once.
+unsafe impl Send for P {}
+
+fn layout(class: usize) -> Layout {
+    Layout::from_size_align(class_size(class), 8).unwrap()
+}
+
+fn fill(p: *mut u8, v: u8) {
+    // SAFETY: a live block of at least 16 bytes.
+    unsafe { p.write_bytes(v, 16) };
+}
+
+fn check(p: *mut u8, v: u8) {
+    // SAFETY: as in `fill`.
+    let s = unsafe { core::slice::from_raw_parts(p, 16) };
+    assert!(s.iter().all(|&b| b == v));
+}
+
+fn assert_all_returned(core: &Core) {
+    core.collect();
+    let s = core.stats();
+    assert_eq!(s.small_bytes_in_use, 0, "{s}");
+    assert_eq!(s.arenas, 0, "{s}");
+}
+
+/// The owner allocates, frees and collects while two threads free into its pool.
+#[test]
+fn owner_and_two_remote_freers() {
+    loom::model(|| {
+        let core = Arc::new(Core::new());
+        let h = core.new_heap();
+        let l = layout(0);
+        // SAFETY: `h` is this thread's heap.
+        let blocks: Vec<P> = (0..4)
+            .map(|i| {
+                let p = unsafe { core.alloc(h, l) };
+                fill(p, i);
+                P(p)
+            })
+            .collect();
+        let joins: Vec<_> = [(blocks[0], 0u8), (blocks[1], 1u8)]
+            .into_iter()
+            .map(|(b, v)| {
+                let core = core.clone();
+                thread::spawn(move || {
+                    let mine = core.new_heap();
+                    check(b.0, v);
+                    // SAFETY: the block is live and freed once, here; `mine` is ours.
+                    unsafe {
+                        core.dealloc(mine, b.0, l);
+                        core.retire_heap(mine);
+                    }
+                })
+            })
+            .collect();
+        // SAFETY: `h` is ours; blocks 2 and 3 are freed once, here.
+        unsafe {
+            core.dealloc(h, blocks[2].0, l);
+            let q = core.alloc(h, l);
+            fill(q, 9);
+            core.collect_heap(h);
+            check(blocks[3].0, 3);
+            core.dealloc(h, blocks[3].0, l);
+            check(q, 9);
+            core.dealloc(h, q, l);
+        }
+        for j in joins {
+            j.join().unwrap();
+        }
+        // SAFETY: `h` is ours.
+        unsafe {
+            core.collect_heap(h);
+            core.retire_heap(h);
+        }
+        assert_all_returned(&core);
+    });
+}
+
+/// A full pool moves to the full list; a remote free and an owner free into it
+/// bring it back without losing a block.
+#[test]
+fn full_pool_hand_back() {
+    loom::model(|| {
+        let core = Arc::new(Core::new());
+        let h = core.new_heap();
+        let class = pool_alloc::__internal::NUM_CLASSES - 1; // 15 blocks per pool
+        let l = layout(class);
+        // SAFETY: `h` is this thread's heap.
+        let blocks: Vec<P> = (0..15).map(|_| P(unsafe { core.alloc(h, l) })).collect();
+        // One more: the first pool is exhausted and goes to the full list.
+        // SAFETY: as above.
+        let extra = unsafe { core.alloc(h, l) };
+        let remote = blocks[0];
+        let c2 = core.clone();
+        let t = thread::spawn(move || {
+            let mine = c2.new_heap();
+            // SAFETY: freed once, here.
+            unsafe {
+                c2.dealloc(mine, remote.0, l);
+                c2.retire_heap(mine);
+            }
+        });
+        // SAFETY: `h` is ours; each block is freed once.
+        unsafe {
+            core.dealloc(h, blocks[1].0, l); // owner free into the full pool
+            let again = core.alloc(h, l);
+            core.dealloc(h, again, l);
+        }
+        t.join().unwrap();
+        // SAFETY: as above.
+        unsafe {
+            for b in &blocks[2..] {
+                core.dealloc(h, b.0, l);
+            }
+            core.dealloc(h, extra, l);
+            core.collect_heap(h);
+            core.retire_heap(h);
+        }
+        assert_all_returned(&core);
+    });
+}
+
+/// A thread exits (abandoning a pool with live blocks) while another thread
+/// frees one of them and a third allocates (adopting the pool).
+#[test]
+fn abandonment_races_remote_free_and_reclaim() {
+    loom::model(|| {
+        let core = Arc::new(Core::new());
+        let l = layout(1);
+        let (tx, rx) = loom::sync::mpsc::channel::<(P, P)>();
+        let c1 = core.clone();
+        let owner = thread::spawn(move || {
+            let h = c1.new_heap();
+            // SAFETY: `h` is this thread's heap.
+            let (a, b) = unsafe { (c1.alloc(h, l), c1.alloc(h, l)) };
+            fill(a, 1);
+            fill(b, 2);
+            tx.send((P(a), P(b))).unwrap();
+            // SAFETY: the thread exits: its heap is retired, its pool abandoned.
+            unsafe { c1.retire_heap(h) };
+        });
+        let (a, b) = rx.recv().unwrap();
+        let c2 = core.clone();
+        let freer = thread::spawn(move || {
+            let h = c2.new_heap();
+            check(a.0, 1);
+            // SAFETY: freed once, here.
+            unsafe {
+                c2.dealloc(h, a.0, l);
+                c2.retire_heap(h);
+            }
+        });
+        let h = core.new_heap();
+        // SAFETY: `h` is ours.
+        let c = unsafe { core.alloc(h, l) };
+        fill(c, 3);
+        owner.join().unwrap();
+        freer.join().unwrap();
+        check(b.0, 2);
+        check(c, 3);
+        // SAFETY: each freed once.
+        unsafe {
+            core.dealloc(h, b.0, l);
+            core.dealloc(h, c, l);
+            core.collect_heap(h);
+            core.retire_heap(h);
+        }
+        assert_all_returned(&core);
+    });
+}
+
+/// Two threads take and return pools of one arena; the arena stays mapped while
+/// any pool in it is in use and goes back once all are free.
+#[test]
+fn arena_released_only_when_completely_free() {
+    loom::model(|| {
+        let core = Arc::new(Core::new());
+        let h = core.new_heap();
+        let l = layout(2);
+        // SAFETY: `h` is ours.
+        let keep = unsafe { core.alloc(h, l) };
+        fill(keep, 7);
+        let joins: Vec<_> = [3usize, 4]
+            .into_iter()
+            .map(|class| {
+                let core = core.clone();
+                thread::spawn(move || {
+                    let mine = core.new_heap();
+                    let l = layout(class);
+                    // SAFETY: `mine` is ours; the block is freed once.
+                    unsafe {
+                        let p = core.alloc(mine, l);
+                        fill(p, class as u8);
+                        check(p, class as u8);
+                        core.dealloc(mine, p, l);
+                        core.collect_heap(mine);
+                        core.retire_heap(mine);
+                    }
+                    core.collect();
+                    // `keep` is live, so its arena must still be mapped.
+                    assert!(core.arena_count() >= 1);
+                })
+            })
+            .collect();
+        for j in joins {
+            j.join().unwrap();
+        }
+        core.collect();
+        assert_eq!(core.arena_count(), 1);
+        check(keep, 7);
+        // SAFETY: freed once.
+        unsafe {
+            core.dealloc(h, keep, l);
+            core.collect_heap(h);
+            core.retire_heap(h);
+        }
+        assert_all_returned(&core);
+    });
+}
