@@ -175,3 +175,37 @@ fn many_live_blocks_reallocated_in_random_order() {
         }
     }
 }
+
+#[test]
+fn refused_requests_return_null_and_keep_the_old_block() {
+    // 4 EiB: larger than any address space, so the OS must refuse it; the allocator must return
+    // null rather than panic or abort, and a failed realloc must leave the block untouched.
+    let huge = 1usize << 62;
+    for align in [1, 8, 64, 4096] {
+        let layout = Layout::from_size_align(huge, align).expect("layout");
+        // SAFETY: non-zero size.
+        assert!(
+            unsafe { alloc(layout) }.is_null(),
+            "alloc of 4 EiB succeeded"
+        );
+        // SAFETY: non-zero size.
+        let z = unsafe { std::alloc::alloc_zeroed(layout) };
+        assert!(z.is_null(), "alloc_zeroed of 4 EiB succeeded");
+    }
+    for (seed, &size) in SIZES.iter().enumerate() {
+        let layout = Layout::from_size_align(size, 8).expect("layout");
+        // SAFETY: non-zero size.
+        let p = unsafe { alloc(layout) };
+        assert!(!p.is_null());
+        // SAFETY: `p` holds `size` bytes.
+        unsafe { fill(p, size, seed) };
+        // SAFETY: `p` is live with `layout`; `huge` rounded up to 8 does not overflow `isize`.
+        let q = unsafe { realloc(p, layout, huge) };
+        assert!(q.is_null(), "realloc {size} -> 4 EiB succeeded");
+        // SAFETY: after a failed realloc the old block is still live and unchanged.
+        unsafe {
+            check(p, size, seed);
+            dealloc(p, layout);
+        }
+    }
+}

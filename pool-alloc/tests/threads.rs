@@ -5,6 +5,7 @@
 mod common;
 
 use common::{Block, MIB, Rng, rss_bytes, serial};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -222,4 +223,66 @@ fn allocation_in_thread_local_destructors() {
         }
     }
     assert_eq!(outlived.len(), THREADS * 50);
+}
+
+#[test]
+fn stats_and_collect_race_with_busy_threads() {
+    let _serial = serial();
+    // Workers allocate, free their own and each other's blocks, and call `collect()`, while the
+    // main thread takes and prints `stats()` snapshots: nothing may crash or corrupt a block.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..6).map(|_| mpsc::channel::<Vec<Block>>()).unzip();
+    let workers: Vec<_> = receivers
+        .into_iter()
+        .enumerate()
+        .map(|(i, rx)| {
+            let tx = senders[(i + 1) % 6].clone();
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                let mut rng = Rng::new(500 + i as u64);
+                let mut rounds = 0usize;
+                while !stop.load(Ordering::Relaxed) || rounds < 20 {
+                    let mut v: Vec<Block> = (0..400)
+                        .map(|k| Block::new(size_for(&mut rng), 8, (i << 20) | (rounds << 9) | k))
+                        .collect();
+                    let give = v.split_off(200);
+                    let _ = tx.send(give);
+                    rng.shuffle(&mut v);
+                    drop(v);
+                    while let Ok(got) = rx.try_recv() {
+                        drop(got);
+                    }
+                    if rounds % 5 == 0 {
+                        GLOBAL.collect();
+                    }
+                    rounds += 1;
+                }
+                drop(tx);
+                for got in rx {
+                    drop(got);
+                }
+                rounds
+            })
+        })
+        .collect();
+    drop(senders);
+    let mut printed = 0;
+    for _ in 0..100 {
+        let s = GLOBAL.stats();
+        let table = s.to_string();
+        assert!(!table.is_empty());
+        printed += table.len();
+        GLOBAL.collect();
+        thread::yield_now();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        assert!(w.join().expect("worker panicked") >= 20);
+    }
+    assert!(printed > 0);
+    // Quiescent now: the snapshot is consistent.
+    let s = GLOBAL.stats();
+    assert!(s.arenas <= s.arenas_high_water, "{s}");
+    assert!(s.small_bytes_in_use <= s.bytes_mapped, "{s}");
 }
