@@ -184,10 +184,8 @@ fn refused_requests_return_null_and_keep_the_old_block() {
     for align in [1, 8, 64, 4096] {
         let layout = Layout::from_size_align(huge, align).expect("layout");
         // SAFETY: non-zero size.
-        assert!(
-            unsafe { alloc(layout) }.is_null(),
-            "alloc of 4 EiB succeeded"
-        );
+        let p = unsafe { alloc(layout) };
+        assert!(p.is_null(), "alloc of 4 EiB succeeded");
         // SAFETY: non-zero size.
         let z = unsafe { std::alloc::alloc_zeroed(layout) };
         assert!(z.is_null(), "alloc_zeroed of 4 EiB succeeded");

@@ -253,7 +253,7 @@ fn stats_and_collect_race_with_busy_threads() {
                     while let Ok(got) = rx.try_recv() {
                         drop(got);
                     }
-                    if rounds % 5 == 0 {
+                    if rounds.is_multiple_of(5) {
                         GLOBAL.collect();
                     }
                     rounds += 1;
