@@ -6,6 +6,7 @@ mod common;
 
 use common::{Rng, check, fill};
 use std::alloc::{Layout, alloc, dealloc, realloc};
+use std::hint::black_box;
 
 #[global_allocator]
 static GLOBAL: pool_alloc::PoolAlloc = pool_alloc::PoolAlloc::new();
@@ -183,12 +184,23 @@ fn refused_requests_return_null_and_keep_the_old_block() {
     let huge = 1usize << 62;
     for align in [1, 8, 64, 4096] {
         let layout = Layout::from_size_align(huge, align).expect("layout");
+        // `black_box` keeps the optimiser from assuming that an allocation whose result only
+        // meets a null check succeeds (it may remove such an allocation altogether).
         // SAFETY: non-zero size.
-        let p = unsafe { alloc(layout) };
-        assert!(p.is_null(), "alloc of 4 EiB succeeded");
+        let p = black_box(unsafe { alloc(black_box(layout)) });
         // SAFETY: non-zero size.
-        let z = unsafe { std::alloc::alloc_zeroed(layout) };
-        assert!(z.is_null(), "alloc_zeroed of 4 EiB succeeded");
+        let z = black_box(unsafe { std::alloc::alloc_zeroed(black_box(layout)) });
+        for q in [p, z] {
+            if !q.is_null() {
+                // SAFETY: `q` was just allocated with `layout`.
+                unsafe { dealloc(q, layout) };
+            }
+        }
+        assert!(p.is_null(), "alloc of 4 EiB (align {align}) succeeded");
+        assert!(
+            z.is_null(),
+            "alloc_zeroed of 4 EiB (align {align}) succeeded"
+        );
     }
     for (seed, &size) in SIZES.iter().enumerate() {
         let layout = Layout::from_size_align(size, 8).expect("layout");
@@ -198,7 +210,7 @@ fn refused_requests_return_null_and_keep_the_old_block() {
         // SAFETY: `p` holds `size` bytes.
         unsafe { fill(p, size, seed) };
         // SAFETY: `p` is live with `layout`; `huge` rounded up to 8 does not overflow `isize`.
-        let q = unsafe { realloc(p, layout, huge) };
+        let q = black_box(unsafe { realloc(p, layout, black_box(huge)) });
         assert!(q.is_null(), "realloc {size} -> 4 EiB succeeded");
         // SAFETY: after a failed realloc the old block is still live and unchanged.
         unsafe {
