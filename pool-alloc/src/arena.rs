@@ -179,6 +179,28 @@ impl Arenas {
         (self.count, self.high_water, self.released)
     }
 
+    /// Unmaps every arena, in use or not.
+    ///
+    /// # Safety
+    ///
+    /// No block of any arena is used again.
+    pub(crate) unsafe fn unmap_all(&mut self) {
+        let mut a = self.head;
+        while !a.is_null() {
+            // SAFETY: arenas in the list are mapped; per the contract nothing uses them.
+            unsafe {
+                let next = (*a).next;
+                os::unmap_arena(a.cast());
+                a = next;
+            }
+            self.released += 1;
+        }
+        self.head = ptr::null_mut();
+        self.current = ptr::null_mut();
+        self.count = 0;
+        self.empty = 0;
+    }
+
     /// The arena with the fewest free pools that has at least one.
     unsafe fn fullest_with_room(&self) -> *mut ArenaHeader {
         let mut best = ptr::null_mut::<ArenaHeader>();

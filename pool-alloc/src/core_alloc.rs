@@ -70,6 +70,28 @@ macro_rules! core_init {
     };
 }
 
+impl Drop for Core {
+    /// Frees the retired heaps and unmaps every arena. Blocks of this core must
+    /// not be used afterwards (the global core is a `static` and never dropped).
+    fn drop(&mut self) {
+        let mut r = self.retired.lock();
+        let mut h = r.head;
+        r.head = ptr::null_mut();
+        while !h.is_null() {
+            // SAFETY: retired heaps were allocated by `new_heap` with this layout
+            // and are used by no one.
+            unsafe {
+                let next = (*h).next_retired;
+                System.dealloc(h.cast(), Layout::new::<Heap>());
+                h = next;
+            }
+        }
+        drop(r);
+        // SAFETY: the core is being dropped, so none of its blocks is in use.
+        unsafe { self.arenas.lock().unmap_all() };
+    }
+}
+
 impl Default for Core {
     fn default() -> Self {
         Self::new()

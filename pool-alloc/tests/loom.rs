@@ -1,10 +1,11 @@
-#![cfg(loom)]
 //! Loom models of the allocator core's concurrent protocols.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p pool-alloc --test loom`.
 //! Each model ends by freeing everything, collecting, and asserting that every
 //! arena went back: a lost block (never freed) or a block freed twice leaves a
 //! pool's `used` count non-zero, which keeps its arena mapped.
+
+#![cfg(loom)]
 
 use loom::sync::Arc;
 use loom::thread;
