@@ -1,0 +1,730 @@
+//! `LruCache`: the bounded, strict LRU cache (single-threaded), and its hash-level
+//! core `LruCore`, which the thread-safe variant puts in each shard.
+
+use crate::policy::{Dead, Policy, Put};
+use crate::raw::{MAX_ENTRIES, NIL, Raw};
+use crate::stats::CacheInfo;
+use hashbrown::DefaultHashBuilder;
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::time::Duration;
+
+/// The hash-level LRU: a [`Raw`] slab plus its bound and statistics.
+pub(crate) struct LruCore<K, V> {
+    raw: Raw<K, V, ()>,
+    /// The bound; `usize::MAX` when unbounded.
+    cap: usize,
+    bounded: bool,
+    hits: u64,
+    misses: u64,
+}
+
+impl<K, V> LruCore<K, V> {
+    pub(crate) const fn new(cap: Option<usize>) -> Self {
+        let (cap, bounded) = match cap {
+            Some(c) => (c, true),
+            None => (usize::MAX, false),
+        };
+        Self {
+            raw: Raw::new(),
+            cap,
+            bounded,
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        self.bounded.then_some(self.cap)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn raw(&self) -> &Raw<K, V, ()> {
+        &self.raw
+    }
+
+    /// Finds and promotes, counting the outcome; returns the index.
+    #[inline]
+    pub(crate) fn get_index<Q>(&mut self, hash: u64, q: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        match self.raw.find(hash, q) {
+            Some(i) => {
+                self.hits += 1;
+                self.raw.touch(i);
+                Some(i)
+            }
+            None => {
+                self.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Stores a key known to be absent, evicting the LRU entry when full. Returns the
+    /// new index (`None` when the capacity is zero) and what was evicted or rejected.
+    #[inline]
+    pub(crate) fn put_absent(&mut self, hash: u64, key: K, value: V) -> (Option<u32>, Put<K, V>) {
+        if self.cap == 0 {
+            return (None, Put::Rejected(key, value));
+        }
+        if self.raw.len() >= self.cap {
+            let victim = self.raw.tail();
+            let (k, v) = self.raw.replace_at(victim, hash, key, value, ());
+            return (Some(victim), Put::Evicted(k, v));
+        }
+        let limit = self.cap.min(MAX_ENTRIES);
+        (
+            Some(self.raw.push(hash, key, value, (), limit)),
+            Put::Stored,
+        )
+    }
+
+    #[inline]
+    pub(crate) fn put(&mut self, hash: u64, key: K, value: V) -> Put<K, V>
+    where
+        K: Eq,
+    {
+        if let Some(i) = self.raw.find(hash, &key) {
+            self.raw.touch(i);
+            let old = std::mem::replace(&mut self.raw.node_mut(i).value, value);
+            return Put::Replaced(key, old);
+        }
+        self.put_absent(hash, key, value).1
+    }
+
+    pub(crate) fn remove<Q>(&mut self, hash: u64, q: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        let i = self.raw.find(hash, q)?;
+        let n = self.raw.remove_at(i);
+        Some((n.key, n.value))
+    }
+
+    pub(crate) fn pop_lru(&mut self) -> Option<(K, V)> {
+        let t = self.raw.tail();
+        if t == NIL {
+            return None;
+        }
+        let n = self.raw.remove_at(t);
+        Some((n.key, n.value))
+    }
+
+    /// Sets the bound and returns the entries evicted to fit it (all removed before any is
+    /// dropped, so a panicking drop cannot leave more entries than the bound).
+    pub(crate) fn set_capacity(&mut self, cap: Option<usize>) -> Vec<(K, V)> {
+        let shrink = matches!(cap, Some(c) if c < self.raw.len());
+        *self = Self {
+            raw: std::mem::replace(&mut self.raw, Raw::new()),
+            hits: self.hits,
+            misses: self.misses,
+            ..Self::new(cap)
+        };
+        let mut out = Vec::with_capacity(self.raw.len().saturating_sub(self.cap));
+        while self.raw.len() > self.cap {
+            out.extend(self.pop_lru());
+        }
+        if shrink {
+            self.raw.shrink_to(self.cap);
+        }
+        out
+    }
+
+    pub(crate) fn info(&self) -> CacheInfo {
+        CacheInfo {
+            hits: self.hits,
+            misses: self.misses,
+            maxsize: self.capacity(),
+            currsize: self.raw.len(),
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.hits = 0;
+        self.misses = 0;
+        self.raw.clear();
+    }
+}
+
+impl<K, V> Policy for LruCore<K, V> {
+    type Key = K;
+    type Value = V;
+
+    #[inline]
+    fn get_hashed<Q>(&mut self, hash: u64, q: &Q) -> (Option<&V>, Dead<K, V>)
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        match self.get_index(hash, q) {
+            Some(i) => (Some(&self.raw.node(i).value), None),
+            None => (None, None),
+        }
+    }
+
+    fn peek_hashed<Q>(&self, hash: u64, q: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        self.raw.find(hash, q).map(|i| &self.raw.node(i).value)
+    }
+
+    #[inline]
+    fn put_hashed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        _ttl: Option<Duration>,
+    ) -> (Put<K, V>, Dead<K, V>)
+    where
+        K: Eq,
+    {
+        (self.put(hash, key, value), None)
+    }
+
+    fn remove_hashed<Q>(&mut self, hash: u64, q: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        self.remove(hash, q)
+    }
+
+    fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    fn info(&self) -> CacheInfo {
+        LruCore::info(self)
+    }
+
+    fn take(&mut self) -> Self {
+        std::mem::replace(self, Self::new(self.capacity()))
+    }
+
+    fn purge(&mut self) -> Vec<(K, V)> {
+        Vec::new()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.raw.heap_bytes()
+    }
+}
+
+/// A bounded cache that evicts the least recently used entry: Python's
+/// `functools.lru_cache` storage and `cachetools.LRUCache`, as a map.
+///
+/// Every operation is O(1) and, once the cache has filled, allocates nothing: entries live
+/// in one slab (`Vec`) linked by `u32` indices, found through a `hashbrown::HashTable` of
+/// indices. With `K = V = u64` a full cache of 10,000 entries uses about 40 bytes per entry.
+///
+/// `get` and `get_or_insert_with` count hits and misses for [`cache_info`](Self::cache_info)
+/// and make the entry the most recently used; `peek` and `contains_key` do neither.
+///
+/// ```
+/// use lru_ttl::LruCache;
+///
+/// let mut cache = LruCache::new(2);
+/// cache.insert("a", 1);
+/// cache.insert("b", 2);
+/// cache.get(&"a");                       // "a" is now the most recently used
+/// let evicted = cache.insert("c", 3);   // so "b" goes
+/// assert_eq!(evicted, Some(("b", 2)));
+/// assert_eq!(cache.iter().collect::<Vec<_>>(), [(&"c", &3), (&"a", &1)]);
+/// ```
+pub struct LruCache<K, V, S = DefaultHashBuilder> {
+    core: LruCore<K, V>,
+    hasher: S,
+    /// With capacity 0, `get_or_insert_with` lends its result from here.
+    scratch: Option<V>,
+}
+
+impl<K: Hash + Eq, V> LruCache<K, V> {
+    /// A cache holding at most `capacity` entries (0 stores nothing, like
+    /// `lru_cache(maxsize=0)`). Allocates nothing until the first insertion, and never
+    /// grows its storage past `capacity` entries.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(0);
+    /// assert_eq!(cache.insert(1, 1), Some((1, 1)));  // rejected
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn new(capacity: usize) -> Self {
+        Self::with_hasher(capacity, DefaultHashBuilder::default())
+    }
+
+    /// A cache without a bound (`lru_cache(maxsize=None)`); it still keeps recency order.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::unbounded();
+    /// for i in 0..1000 {
+    ///     cache.insert(i, i);
+    /// }
+    /// assert_eq!(cache.len(), 1000);
+    /// assert_eq!(cache.capacity(), None);
+    /// ```
+    pub fn unbounded() -> Self {
+        Self::unbounded_with_hasher(DefaultHashBuilder::default())
+    }
+}
+
+impl<K: Hash + Eq, V, S: BuildHasher> LruCache<K, V, S> {
+    /// A cache of at most `capacity` entries that hashes keys with `hasher`.
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let mut cache = lru_ttl::LruCache::with_hasher(8, RandomState::new());
+    /// cache.insert(1, "x");
+    /// assert_eq!(cache.peek(&1), Some(&"x"));
+    /// ```
+    pub fn with_hasher(capacity: usize, hasher: S) -> Self {
+        assert!(
+            capacity <= MAX_ENTRIES,
+            "lru-ttl: capacity over 2^32 - 2 entries"
+        );
+        Self {
+            core: LruCore::new(Some(capacity)),
+            hasher,
+            scratch: None,
+        }
+    }
+
+    /// An unbounded cache that hashes keys with `hasher`.
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let mut cache = lru_ttl::LruCache::unbounded_with_hasher(RandomState::new());
+    /// cache.insert(1, "x");
+    /// assert_eq!(cache.len(), 1);
+    /// ```
+    pub fn unbounded_with_hasher(hasher: S) -> Self {
+        Self {
+            core: LruCore::new(None),
+            hasher,
+            scratch: None,
+        }
+    }
+
+    /// The value of `key`, made the most recently used entry; counts a hit or a miss.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(2);
+    /// cache.insert(1, "one");
+    /// assert_eq!(cache.get(&1), Some(&"one"));
+    /// assert_eq!(cache.get(&2), None);
+    /// ```
+    #[inline]
+    pub fn get<Q>(&mut self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        let hash = self.hasher.hash_one(key);
+        let i = self.core.get_index(hash, key)?;
+        Some(&self.core.raw.node(i).value)
+    }
+
+    /// Like [`get`](Self::get), but the value is mutable.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(2);
+    /// cache.insert(1, 10);
+    /// *cache.get_mut(&1).unwrap() += 1;
+    /// assert_eq!(cache.peek(&1), Some(&11));
+    /// ```
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        let hash = self.hasher.hash_one(key);
+        let i = self.core.get_index(hash, key)?;
+        Some(&mut self.core.raw.node_mut(i).value)
+    }
+
+    /// The value of `key`, without changing recency or statistics.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(2);
+    /// cache.insert(1, "one");
+    /// cache.insert(2, "two");
+    /// assert_eq!(cache.peek(&1), Some(&"one"));
+    /// cache.insert(3, "three");           // 1 was still the least recently used
+    /// assert!(!cache.contains_key(&1));
+    /// ```
+    pub fn peek<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.core.peek_hashed(hash, key)
+    }
+
+    /// Whether `key` is stored (no promotion, not counted).
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(2);
+    /// cache.insert("k", ());
+    /// assert!(cache.contains_key("k"));
+    /// assert!(!cache.contains_key("j"));
+    /// ```
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        self.peek(key).is_some()
+    }
+
+    /// Stores `value` under `key` as the most recently used entry. Returns what it
+    /// displaced: `(key, old value)` if `key` was stored (the stored key is kept), the
+    /// evicted least recently used entry if the cache was full, or the given pair itself
+    /// if the capacity is 0.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(1);
+    /// assert_eq!(cache.insert(1, "a"), None);
+    /// assert_eq!(cache.insert(1, "b"), Some((1, "a")));  // replaced
+    /// assert_eq!(cache.insert(2, "c"), Some((1, "b")));  // evicted
+    /// ```
+    #[inline]
+    pub fn insert(&mut self, key: K, value: V) -> Option<(K, V)> {
+        let hash = self.hasher.hash_one(&key);
+        self.core.put(hash, key, value).into_pair()
+    }
+
+    /// The value of `key`, computing it with `f` and storing it on a miss (evicting the
+    /// least recently used entry if full). Counts a hit or a miss. If `f` panics the cache
+    /// is unchanged. With capacity 0 the computed value is not stored: it is lent from a
+    /// scratch slot that the next call (or `clear`) replaces.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(10);
+    /// assert_eq!(*cache.get_or_insert_with(3, || 9), 9);
+    /// assert_eq!(*cache.get_or_insert_with(3, || unreachable!()), 9);
+    /// assert_eq!((cache.cache_info().hits, cache.cache_info().misses), (1, 1));
+    /// ```
+    pub fn get_or_insert_with<F: FnOnce() -> V>(&mut self, key: K, f: F) -> &V {
+        let hash = self.hasher.hash_one(&key);
+        if let Some(i) = self.core.get_index(hash, &key) {
+            return &self.core.raw.node(i).value;
+        }
+        let value = f();
+        match self.core.put_absent(hash, key, value) {
+            (Some(i), _evicted) => &self.core.raw.node(i).value,
+            (None, put) => {
+                let (_key, value) = put.into_pair().expect("a rejected pair");
+                self.scratch.insert(value)
+            }
+        }
+    }
+
+    /// Removes `key`'s entry and returns its value.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(2);
+    /// cache.insert(1, "one");
+    /// assert_eq!(cache.remove(&1), Some("one"));
+    /// assert_eq!(cache.remove(&1), None);
+    /// ```
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        self.remove_entry(key).map(|(_, v)| v)
+    }
+
+    /// Removes `key`'s entry and returns the stored key and value.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(2);
+    /// cache.insert(String::from("k"), 1);
+    /// assert_eq!(cache.remove_entry("k"), Some((String::from("k"), 1)));
+    /// ```
+    pub fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.core.remove(hash, key)
+    }
+
+    /// Changes the bound (`None`: unbounded), evicting least recently used entries down to
+    /// it and releasing the spare memory.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(3);
+    /// for i in 0..3 {
+    ///     cache.insert(i, i);
+    /// }
+    /// cache.resize(Some(1));
+    /// assert_eq!(cache.iter().collect::<Vec<_>>(), [(&2, &2)]);
+    /// assert_eq!(cache.capacity(), Some(1));
+    /// ```
+    pub fn resize(&mut self, capacity: Option<usize>) {
+        if let Some(c) = capacity {
+            assert!(c <= MAX_ENTRIES, "lru-ttl: capacity over 2^32 - 2 entries");
+        }
+        drop(self.core.set_capacity(capacity));
+    }
+}
+
+impl<K, V, S> LruCache<K, V, S> {
+    /// Entries stored.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(5);
+    /// cache.insert(1, 1);
+    /// assert_eq!(cache.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.core.raw.len()
+    }
+
+    /// Whether nothing is stored.
+    ///
+    /// ```
+    /// let cache: lru_ttl::LruCache<u8, u8> = lru_ttl::LruCache::new(5);
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bound on the number of entries; `None` when unbounded.
+    ///
+    /// ```
+    /// let cache: lru_ttl::LruCache<u8, u8> = lru_ttl::LruCache::new(5);
+    /// assert_eq!(cache.capacity(), Some(5));
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        self.core.capacity()
+    }
+
+    /// Removes every entry and resets the statistics (Python's `cache_clear()`). Keeps
+    /// the allocated storage.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(5);
+    /// cache.insert(1, 1);
+    /// cache.get(&1);
+    /// cache.clear();
+    /// assert!(cache.is_empty());
+    /// assert_eq!(cache.cache_info().hits, 0);
+    /// ```
+    pub fn clear(&mut self) {
+        self.scratch = None;
+        self.core.reset();
+    }
+
+    /// Hits, misses, bound and size (Python's `cache_info()`).
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(5);
+    /// cache.get_or_insert_with(1, || 1);
+    /// let info = cache.cache_info();
+    /// assert_eq!((info.hits, info.misses, info.maxsize, info.currsize), (0, 1, Some(5), 1));
+    /// ```
+    pub fn cache_info(&self) -> CacheInfo {
+        self.core.info()
+    }
+
+    /// Removes and returns the least recently used entry.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(5);
+    /// cache.insert(1, 'a');
+    /// cache.insert(2, 'b');
+    /// assert_eq!(cache.pop_lru(), Some((1, 'a')));
+    /// ```
+    pub fn pop_lru(&mut self) -> Option<(K, V)> {
+        self.core.pop_lru()
+    }
+
+    /// The least recently used entry (the next to be evicted), without promoting it.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(5);
+    /// cache.insert(1, 'a');
+    /// cache.insert(2, 'b');
+    /// assert_eq!(cache.peek_lru(), Some((&1, &'a')));
+    /// ```
+    pub fn peek_lru(&self) -> Option<(&K, &V)> {
+        let t = self.core.raw.tail();
+        (t != NIL).then(|| {
+            let n = self.core.raw.node(t);
+            (&n.key, &n.value)
+        })
+    }
+
+    /// The entries from most to least recently used (reversible with `.rev()`), without
+    /// promoting any.
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(5);
+    /// cache.insert(1, 'a');
+    /// cache.insert(2, 'b');
+    /// let keys: Vec<_> = cache.iter().map(|(k, _)| *k).collect();
+    /// assert_eq!(keys, [2, 1]);
+    /// assert_eq!(cache.iter().rev().next(), Some((&1, &'a')));
+    /// ```
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter {
+            raw: &self.core.raw,
+            front: self.core.raw.head(),
+            back: self.core.raw.tail(),
+            left: self.core.raw.len(),
+        }
+    }
+
+    /// Bytes of heap memory the cache holds (its slab and index table).
+    ///
+    /// ```
+    /// let mut cache = lru_ttl::LruCache::new(1000);
+    /// for i in 0..1000u64 {
+    ///     cache.insert(i, i);
+    /// }
+    /// assert!(cache.heap_size() / 1000 <= 48);
+    /// ```
+    pub fn heap_size(&self) -> usize {
+        self.core.raw.heap_bytes()
+    }
+}
+
+impl<K: Hash + Eq, V> Default for LruCache<K, V> {
+    /// An unbounded cache.
+    ///
+    /// ```
+    /// let cache: lru_ttl::LruCache<u8, u8> = Default::default();
+    /// assert_eq!(cache.capacity(), None);
+    /// ```
+    fn default() -> Self {
+        Self::unbounded()
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug, S> fmt::Debug for LruCache<K, V, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<'a, K, V, S> IntoIterator for &'a LruCache<K, V, S> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+
+    fn into_iter(self) -> Iter<'a, K, V> {
+        self.iter()
+    }
+}
+
+/// The entries of an [`LruCache`] from most to least recently used; see
+/// [`LruCache::iter`].
+///
+/// ```
+/// let mut cache = lru_ttl::LruCache::new(2);
+/// cache.insert(1, 1);
+/// let it: lru_ttl::LruIter<'_, i32, i32> = cache.iter();
+/// assert_eq!(it.len(), 1);
+/// ```
+pub struct Iter<'a, K, V> {
+    raw: &'a Raw<K, V, ()>,
+    front: u32,
+    back: u32,
+    left: usize,
+}
+
+impl<'a, K, V> Iterator for Iter<'a, K, V> {
+    type Item = (&'a K, &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let n = self.raw.node(self.front);
+        self.front = self.raw.next_of(self.front);
+        Some((&n.key, &n.value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<K, V> DoubleEndedIterator for Iter<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let n = self.raw.node(self.back);
+        self.back = self.raw.prev_of(self.back);
+        Some((&n.key, &n.value))
+    }
+}
+
+impl<K, V> ExactSizeIterator for Iter<'_, K, V> {}
+
+impl<K, V> std::iter::FusedIterator for Iter<'_, K, V> {}
+
+impl<K, V> Clone for Iter<'_, K, V> {
+    fn clone(&self) -> Self {
+        Self { ..*self }
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Iter<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_invariants_hold_through_mixed_operations() {
+        let mut c: LruCache<u32, u32> = LruCache::new(8);
+        for i in 0..200u32 {
+            match i % 5 {
+                0 | 1 => {
+                    c.insert(i % 13, i);
+                }
+                2 => {
+                    c.get(&(i % 11));
+                }
+                3 => {
+                    c.remove(&(i % 7));
+                }
+                _ => {
+                    c.get_or_insert_with(i % 17, || i);
+                }
+            }
+            c.core.raw().check();
+            assert!(c.len() <= 8);
+        }
+        c.resize(Some(3));
+        c.core.raw().check();
+        assert_eq!(c.len(), 3);
+    }
+
+    #[test]
+    fn capacity_zero_lends_from_scratch() {
+        let mut c: LruCache<u8, String> = LruCache::new(0);
+        assert_eq!(c.get_or_insert_with(1, || "x".into()), "x");
+        assert_eq!(c.len(), 0);
+        assert_eq!(c.cache_info().misses, 1);
+    }
+}

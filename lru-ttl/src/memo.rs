@@ -1,0 +1,203 @@
+//! Memoization of functions: the `@lru_cache(maxsize=128)` and `@TimedCache(seconds=10)`
+//! of Python, as the [`Memoize`] type and the [`lru_cache!`](crate::lru_cache) macro.
+
+use crate::stats::CacheInfo;
+use crate::sync_lru::SyncLruCache;
+use crate::sync_ttl::SyncTtlCache;
+use std::fmt;
+use std::hash::Hash;
+use std::time::Duration;
+
+/// A thread-safe memo table for a function: arguments (as a key) to results. Backed by a
+/// one-shard [`SyncLruCache`] (exact LRU, as `functools.lru_cache`) or [`SyncTtlCache`]
+/// (results expire, as a timed cache). Concurrent calls with the same missing arguments
+/// compute once; the function runs with no lock held, so it may recurse through the memo.
+///
+/// ```
+/// use lru_ttl::Memoize;
+///
+/// let memo: Memoize<u64, u64> = Memoize::lru(Some(128));
+/// fn fib(memo: &Memoize<u64, u64>, n: u64) -> u64 {
+///     memo.get_or_compute(n, || if n < 2 { n } else { fib(memo, n - 1) + fib(memo, n - 2) })
+/// }
+/// assert_eq!(fib(&memo, 80), 23_416_728_348_467_685);
+/// let info = memo.cache_info();
+/// assert_eq!((info.misses, info.currsize), (81, 81));
+/// ```
+pub struct Memoize<K, V> {
+    inner: Inner<K, V>,
+}
+
+enum Inner<K, V> {
+    Lru(SyncLruCache<K, V>),
+    Ttl(SyncTtlCache<K, V>),
+}
+
+impl<K: Hash + Eq, V: Clone> Memoize<K, V> {
+    /// A memo keeping the `maxsize` most recently used results (`None`: all of them;
+    /// `Some(0)`: none, every call computes), like `@lru_cache(maxsize=...)`.
+    ///
+    /// ```
+    /// let memo: lru_ttl::Memoize<u8, u8> = lru_ttl::Memoize::lru(None);
+    /// assert_eq!(memo.cache_info().maxsize, None);
+    /// ```
+    pub fn lru(maxsize: Option<usize>) -> Self {
+        let cache = match maxsize {
+            Some(m) => SyncLruCache::with_shards(m, 1),
+            None => SyncLruCache::with_shards_and_hasher(None, 1, Default::default()),
+        };
+        Self {
+            inner: Inner::Lru(cache),
+        }
+    }
+
+    /// A memo whose results expire `ttl` after they were computed, keeping at most
+    /// `maxsize` of them (`None`: no bound), like `@TimedCache(seconds=...)`.
+    ///
+    /// ```
+    /// let memo: lru_ttl::Memoize<u8, u8> =
+    ///     lru_ttl::Memoize::ttl(std::time::Duration::from_secs(10), Some(100));
+    /// assert_eq!(memo.get_or_compute(1, || 2), 2);
+    /// ```
+    pub fn ttl(ttl: Duration, maxsize: Option<usize>) -> Self {
+        Self {
+            inner: Inner::Ttl(SyncTtlCache::with_clock(
+                maxsize,
+                ttl,
+                1,
+                crate::clock::InstantClock::new(),
+            )),
+        }
+    }
+
+    /// The memoized result for `key`, computing it with `f` on a miss.
+    ///
+    /// ```
+    /// let memo = lru_ttl::Memoize::lru(Some(2));
+    /// assert_eq!(memo.get_or_compute("x", || 1), 1);
+    /// assert_eq!(memo.get_or_compute("x", || 2), 1);
+    /// ```
+    pub fn get_or_compute<F: FnOnce() -> V>(&self, key: K, f: F) -> V {
+        match &self.inner {
+            Inner::Lru(c) => c.get_or_insert_with(key, f),
+            Inner::Ttl(c) => c.get_or_insert_with(key, f),
+        }
+    }
+
+    /// Hits, misses, maxsize and current size, as Python's `cache_info()`.
+    ///
+    /// ```
+    /// let memo = lru_ttl::Memoize::lru(Some(2));
+    /// memo.get_or_compute(1, || 1);
+    /// memo.get_or_compute(1, || 1);
+    /// assert_eq!(memo.cache_info().to_string(),
+    ///            "CacheInfo(hits=1, misses=1, maxsize=2, currsize=1)");
+    /// ```
+    pub fn cache_info(&self) -> CacheInfo {
+        match &self.inner {
+            Inner::Lru(c) => c.cache_info(),
+            Inner::Ttl(c) => c.cache_info(),
+        }
+    }
+
+    /// Forgets every result and resets the statistics, as Python's `cache_clear()`.
+    ///
+    /// ```
+    /// let memo = lru_ttl::Memoize::lru(Some(2));
+    /// memo.get_or_compute(1, || 1);
+    /// memo.cache_clear();
+    /// assert_eq!(memo.cache_info().currsize, 0);
+    /// ```
+    pub fn cache_clear(&self) {
+        match &self.inner {
+            Inner::Lru(c) => c.clear(),
+            Inner::Ttl(c) => c.clear(),
+        }
+    }
+}
+
+impl<K, V> fmt::Debug for Memoize<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Inner::Lru(c) => f.debug_tuple("Memoize").field(c).finish(),
+            Inner::Ttl(c) => f.debug_tuple("Memoize").field(c).finish(),
+        }
+    }
+}
+
+/// Memoizes a function, like Python's `@functools.lru_cache(maxsize=N)` or a timed cache.
+///
+/// The first line names a `static` [`Memoize`] holding the results, with `maxsize = N`
+/// (`None` for no bound) or `ttl = DURATION` (optionally `, maxsize = N`); the function
+/// follows. Arguments must be `Clone + Hash + Eq + Send`, the result `Clone + Send`. The
+/// static gives `cache_info()` and `cache_clear()`.
+///
+/// ```
+/// use lru_ttl::lru_cache;
+///
+/// lru_cache! {
+///     static FIB: maxsize = 128;
+///     /// The n-th Fibonacci number.
+///     pub fn fib(n: u64) -> u64 {
+///         if n < 2 { n } else { fib(n - 1) + fib(n - 2) }
+///     }
+/// }
+///
+/// assert_eq!(fib(90), 2_880_067_194_370_816_120);
+/// let info = FIB.cache_info();
+/// assert_eq!((info.hits, info.misses, info.maxsize, info.currsize), (88, 91, Some(128), 91));
+/// FIB.cache_clear();
+/// assert_eq!(FIB.cache_info().currsize, 0);
+/// ```
+///
+/// A timed cache:
+///
+/// ```
+/// use lru_ttl::lru_cache;
+/// use std::time::Duration;
+///
+/// lru_cache! {
+///     static GREETING: ttl = Duration::from_secs(10), maxsize = 1000;
+///     fn greeting(name: String, excited: bool) -> String {
+///         format!("hello, {name}{}", if excited { "!" } else { "" })
+///     }
+/// }
+///
+/// assert_eq!(greeting("ann".into(), true), "hello, ann!");
+/// assert_eq!(greeting("ann".into(), true), "hello, ann!");
+/// assert_eq!(GREETING.cache_info().hits, 1);
+/// ```
+#[macro_export]
+macro_rules! lru_cache {
+    (
+        $(#[$sattr:meta])* $svis:vis static $cache:ident : maxsize = $max:expr;
+        $(#[$fattr:meta])* $fvis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty $body:block
+    ) => {
+        $(#[$sattr])*
+        $svis static $cache: $crate::__private::LazyLock<$crate::Memoize<($($ty,)*), $ret>> =
+            $crate::__private::LazyLock::new(|| {
+                $crate::Memoize::lru($crate::__private::maxsize($max))
+            });
+        $crate::lru_cache!(@fn $cache; $(#[$fattr])* $fvis fn $name($($arg: $ty),*) -> $ret $body);
+    };
+    (
+        $(#[$sattr:meta])* $svis:vis static $cache:ident : ttl = $ttl:expr $(, maxsize = $max:expr)?;
+        $(#[$fattr:meta])* $fvis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty $body:block
+    ) => {
+        $(#[$sattr])*
+        $svis static $cache: $crate::__private::LazyLock<$crate::Memoize<($($ty,)*), $ret>> =
+            $crate::__private::LazyLock::new(|| {
+                let maxsize: ::core::option::Option<usize> = ::core::option::Option::None;
+                $(let maxsize = $crate::__private::maxsize($max);)?
+                $crate::Memoize::ttl($ttl, maxsize)
+            });
+        $crate::lru_cache!(@fn $cache; $(#[$fattr])* $fvis fn $name($($arg: $ty),*) -> $ret $body);
+    };
+    (@fn $cache:ident; $(#[$fattr:meta])* $fvis:vis fn $name:ident($($arg:ident : $ty:ty),*) -> $ret:ty $body:block) => {
+        $(#[$fattr])*
+        $fvis fn $name($($arg: $ty),*) -> $ret {
+            let key = ($(::core::clone::Clone::clone(&$arg),)*);
+            $cache.get_or_compute(key, move || -> $ret { $body })
+        }
+    };
+}

@@ -1,0 +1,830 @@
+//! `TtlCache`: entries expire a fixed time after they were set, optionally bounded in
+//! number with LRU eviction; and its hash-level core `TtlCore` for the shards of the
+//! thread-safe variant.
+//!
+//! Expiry bookkeeping: each node carries its deadline (nanoseconds on the cache's clock)
+//! and sits on a second list in the order entries were last set. With one ttl for all
+//! entries that order is also deadline order, so expired entries gather at the head of
+//! that list: every insertion removes the head if it has expired (so expired entries
+//! leave at least as fast as new ones arrive, amortized O(1), no scan), a full cache
+//! evicts an expired head before the least recently used entry, and a lookup that meets
+//! an expired entry removes it. An entry with a shorter per-entry ttl than the ones set
+//! before it waits behind them on that list: it is never returned after its deadline,
+//! and is removed when looked up, when it reaches the head, when evicted, or by
+//! `purge_expired`, the one full scan (never called on the hot path).
+
+use crate::clock::{Clock, InstantClock, nanos};
+use crate::policy::{Dead, Policy, Put};
+use crate::raw::{Extra, MAX_ENTRIES, NIL, Raw};
+use crate::stats::CacheInfo;
+use hashbrown::DefaultHashBuilder;
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::time::Duration;
+
+/// A node's deadline and its links on the set-order list.
+#[derive(Clone, Copy)]
+pub(crate) struct Expiry {
+    deadline: u64,
+    xprev: u32,
+    xnext: u32,
+}
+
+impl Expiry {
+    fn at(deadline: u64) -> Self {
+        Self {
+            deadline,
+            xprev: NIL,
+            xnext: NIL,
+        }
+    }
+}
+
+impl Extra for Expiry {
+    const LINKED: bool = true;
+    fn xprev(&self) -> u32 {
+        self.xprev
+    }
+    fn xnext(&self) -> u32 {
+        self.xnext
+    }
+    fn set_xprev(&mut self, i: u32) {
+        self.xprev = i;
+    }
+    fn set_xnext(&mut self, i: u32) {
+        self.xnext = i;
+    }
+}
+
+/// The hash-level TTL cache.
+pub(crate) struct TtlCore<K, V, C> {
+    raw: Raw<K, V, Expiry>,
+    cap: usize,
+    bounded: bool,
+    ttl: u64,
+    clock: C,
+    hits: u64,
+    misses: u64,
+}
+
+impl<K, V, C> TtlCore<K, V, C> {
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        self.bounded.then_some(self.cap)
+    }
+
+    pub(crate) fn info(&self) -> CacheInfo {
+        CacheInfo {
+            hits: self.hits,
+            misses: self.misses,
+            maxsize: self.capacity(),
+            currsize: self.raw.len(),
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.hits = 0;
+        self.misses = 0;
+        self.raw.clear();
+    }
+}
+
+impl<K, V, C: Clock> TtlCore<K, V, C> {
+    pub(crate) fn new(cap: Option<usize>, ttl: Duration, clock: C) -> Self {
+        if let Some(c) = cap {
+            assert!(c <= MAX_ENTRIES, "lru-ttl: capacity over 2^32 - 2 entries");
+        }
+        Self {
+            raw: Raw::new(),
+            cap: cap.unwrap_or(usize::MAX),
+            bounded: cap.is_some(),
+            ttl: nanos(ttl),
+            clock,
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn raw(&self) -> &Raw<K, V, Expiry> {
+        &self.raw
+    }
+
+    #[inline]
+    fn now(&self) -> u64 {
+        nanos(self.clock.now())
+    }
+
+    #[inline]
+    fn expired(&self, i: u32, now: u64) -> bool {
+        now >= self.raw.node(i).extra.deadline
+    }
+
+    fn remove_node(&mut self, i: u32) -> (K, V) {
+        let n = self.raw.remove_at(i);
+        (n.key, n.value)
+    }
+
+    /// Removes the set-order head if it has expired.
+    fn purge_head(&mut self, now: u64) -> Dead<K, V> {
+        let h = self.raw.xhead();
+        (h != NIL && self.expired(h, now)).then(|| self.remove_node(h))
+    }
+
+    /// Finds a live entry, promoting it and counting the outcome; an expired entry met is
+    /// removed and returned.
+    #[inline]
+    pub(crate) fn get_index<Q>(&mut self, hash: u64, q: &Q) -> (Option<u32>, Dead<K, V>)
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        match self.raw.find(hash, q) {
+            Some(i) => {
+                if self.expired(i, self.now()) {
+                    self.misses += 1;
+                    (None, Some(self.remove_node(i)))
+                } else {
+                    self.hits += 1;
+                    self.raw.touch(i);
+                    (Some(i), None)
+                }
+            }
+            None => {
+                self.misses += 1;
+                (None, None)
+            }
+        }
+    }
+
+    pub(crate) fn peek_index<Q>(&self, hash: u64, q: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        self.raw
+            .find(hash, q)
+            .filter(|&i| !self.expired(i, self.now()))
+    }
+
+    /// Stores a key known to be absent. Returns its index (`None` if not stored) and what
+    /// was evicted or rejected, plus an expired entry purged on the way.
+    pub(crate) fn put_absent(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+    ) -> (Option<u32>, Put<K, V>, Dead<K, V>) {
+        let ttl = ttl.map_or(self.ttl, nanos);
+        if ttl == 0 || self.cap == 0 {
+            return (None, Put::Rejected(key, value), None);
+        }
+        let now = self.now();
+        let dead = self.purge_head(now);
+        let extra = Expiry::at(now.saturating_add(ttl));
+        if self.raw.len() >= self.cap {
+            let h = self.raw.xhead();
+            let victim = if self.expired(h, now) {
+                h
+            } else {
+                self.raw.tail()
+            };
+            let (k, v) = self.raw.replace_at(victim, hash, key, value, extra);
+            return (Some(victim), Put::Evicted(k, v), dead);
+        }
+        let limit = self.cap.min(MAX_ENTRIES);
+        let i = self.raw.push(hash, key, value, extra, limit);
+        (Some(i), Put::Stored, dead)
+    }
+
+    pub(crate) fn put(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+    ) -> (Put<K, V>, Dead<K, V>)
+    where
+        K: Eq,
+    {
+        let Some(i) = self.raw.find(hash, &key) else {
+            let (_, put, dead) = self.put_absent(hash, key, value, ttl);
+            return (put, dead);
+        };
+        let ttl = ttl.map_or(self.ttl, nanos);
+        if ttl == 0 || self.cap == 0 {
+            // Setting with a zero ttl: the old entry is gone and nothing is stored.
+            let old = self.remove_node(i);
+            return (Put::Rejected(key, value), Some(old));
+        }
+        let now = self.now();
+        let n = self.raw.node_mut(i);
+        n.extra.deadline = now.saturating_add(ttl);
+        let old = std::mem::replace(&mut n.value, value);
+        self.raw.touch(i);
+        self.raw.x_to_back(i);
+        (Put::Replaced(key, old), self.purge_head(now))
+    }
+
+    pub(crate) fn remove<Q>(&mut self, hash: u64, q: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        let i = self.raw.find(hash, q)?;
+        let expired = self.expired(i, self.now());
+        let pair = self.remove_node(i);
+        // An expired entry is removed but, as it was not alive, not returned.
+        (!expired).then_some(pair)
+    }
+
+    /// Removes every expired entry (a full scan), handing each to `out` right after it is
+    /// removed.
+    pub(crate) fn purge_with(&mut self, mut out: impl FnMut((K, V))) {
+        let now = self.now();
+        let mut i = 0;
+        while i < self.raw.slab_len() {
+            if self.expired(i, now) {
+                // The last node moved into slot `i`: look at `i` again.
+                out(self.remove_node(i));
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Sets the bound and returns the entries evicted to fit it (all removed before any is
+    /// dropped).
+    pub(crate) fn set_capacity(&mut self, cap: Option<usize>) -> Vec<(K, V)> {
+        if let Some(c) = cap {
+            assert!(c <= MAX_ENTRIES, "lru-ttl: capacity over 2^32 - 2 entries");
+        }
+        self.cap = cap.unwrap_or(usize::MAX);
+        self.bounded = cap.is_some();
+        let now = self.now();
+        let shrink = self.raw.len() > self.cap;
+        let mut out = Vec::with_capacity(self.raw.len().saturating_sub(self.cap));
+        while self.raw.len() > self.cap {
+            let h = self.raw.xhead();
+            let victim = if self.expired(h, now) {
+                h
+            } else {
+                self.raw.tail()
+            };
+            out.push(self.remove_node(victim));
+        }
+        if shrink {
+            self.raw.shrink_to(self.cap);
+        }
+        out
+    }
+}
+
+impl<K, V, C: Clock + Clone> Policy for TtlCore<K, V, C> {
+    type Key = K;
+    type Value = V;
+
+    #[inline]
+    fn get_hashed<Q>(&mut self, hash: u64, q: &Q) -> (Option<&V>, Dead<K, V>)
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        match self.get_index(hash, q) {
+            (Some(i), dead) => (Some(&self.raw.node(i).value), dead),
+            (None, dead) => (None, dead),
+        }
+    }
+
+    fn peek_hashed<Q>(&self, hash: u64, q: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        self.peek_index(hash, q).map(|i| &self.raw.node(i).value)
+    }
+
+    fn put_hashed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+    ) -> (Put<K, V>, Dead<K, V>)
+    where
+        K: Eq,
+    {
+        self.put(hash, key, value, ttl)
+    }
+
+    fn remove_hashed<Q>(&mut self, hash: u64, q: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        self.remove(hash, q)
+    }
+
+    fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    fn info(&self) -> CacheInfo {
+        TtlCore::info(self)
+    }
+
+    fn take(&mut self) -> Self {
+        let fresh = Self {
+            raw: Raw::new(),
+            cap: self.cap,
+            bounded: self.bounded,
+            ttl: self.ttl,
+            clock: self.clock.clone(),
+            hits: 0,
+            misses: 0,
+        };
+        std::mem::replace(self, fresh)
+    }
+
+    fn purge(&mut self) -> Vec<(K, V)> {
+        let mut out = Vec::new();
+        self.purge_with(|e| out.push(e));
+        out
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.raw.heap_bytes()
+    }
+}
+
+/// A cache whose entries expire `ttl` after they were inserted or last set; reads do not
+/// extend them (as `cachetools.TTLCache`). Optionally bounded in number as well, evicting
+/// an expired entry if there is one at the head of the expiry order, else the least
+/// recently used (`cachetools.TTLCache(maxsize, ttl)`, `cached::TimedSizedCache`).
+///
+/// An entry set at time `t` is alive while `now < t + ttl`: it has expired at exactly `t +
+/// ttl`. Expired entries are never returned; they are removed lazily (see the module
+/// documentation) or all at once by [`purge_expired`](Self::purge_expired), so
+/// [`len`](Self::len) may still count some that expired. A ttl of zero stores nothing.
+///
+/// ```
+/// use lru_ttl::{ManualClock, TtlCache};
+/// use std::time::Duration;
+///
+/// let clock = ManualClock::new();
+/// let mut cache = TtlCache::with_clock(Some(100), Duration::from_secs(10), clock.clone());
+/// cache.insert("a", 1);
+/// cache.insert_with_ttl("b", 2, Duration::from_secs(1));
+/// clock.advance(Duration::from_secs(1));
+/// assert_eq!(cache.get("a"), Some(&1));
+/// assert_eq!(cache.get("b"), None);        // expired at exactly its ttl
+/// ```
+pub struct TtlCache<K, V, C = InstantClock, S = DefaultHashBuilder> {
+    core: TtlCore<K, V, C>,
+    hasher: S,
+    scratch: Option<V>,
+}
+
+impl<K: Hash + Eq, V> TtlCache<K, V> {
+    /// An unbounded cache whose entries live `ttl`, on the real clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// cache.insert(1, "one");
+    /// assert_eq!(cache.get(&1), Some(&"one"));
+    /// ```
+    pub fn new(ttl: Duration) -> Self {
+        Self::with_clock(None, ttl, InstantClock::new())
+    }
+
+    /// A cache of at most `capacity` entries, each living `ttl`, on the real clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::bounded(1, Duration::from_secs(60));
+    /// cache.insert(1, "one");
+    /// cache.insert(2, "two");
+    /// assert_eq!(cache.len(), 1);
+    /// ```
+    pub fn bounded(capacity: usize, ttl: Duration) -> Self {
+        Self::with_clock(Some(capacity), ttl, InstantClock::new())
+    }
+}
+
+impl<K: Hash + Eq, V, C: Clock> TtlCache<K, V, C> {
+    /// A cache bounded by `capacity` (`None`: unbounded), with default ttl `ttl`, reading
+    /// time from `clock`.
+    ///
+    /// ```
+    /// use lru_ttl::{ManualClock, TtlCache};
+    /// use std::time::Duration;
+    /// let cache: TtlCache<u8, u8, _> =
+    ///     TtlCache::with_clock(Some(8), Duration::from_secs(1), ManualClock::new());
+    /// assert_eq!(cache.capacity(), Some(8));
+    /// ```
+    pub fn with_clock(capacity: Option<usize>, ttl: Duration, clock: C) -> Self {
+        Self::with_clock_and_hasher(capacity, ttl, clock, DefaultHashBuilder::default())
+    }
+}
+
+impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
+    /// Like [`with_clock`](TtlCache::with_clock), hashing keys with `hasher`.
+    ///
+    /// ```
+    /// use lru_ttl::{InstantClock, TtlCache};
+    /// use std::{collections::hash_map::RandomState, time::Duration};
+    /// let mut cache = TtlCache::with_clock_and_hasher(
+    ///     None, Duration::from_secs(5), InstantClock::new(), RandomState::new());
+    /// cache.insert(1, 1);
+    /// assert!(cache.contains_key(&1));
+    /// ```
+    pub fn with_clock_and_hasher(
+        capacity: Option<usize>,
+        ttl: Duration,
+        clock: C,
+        hasher: S,
+    ) -> Self {
+        Self {
+            core: TtlCore::new(capacity, ttl, clock),
+            hasher,
+            scratch: None,
+        }
+    }
+
+    /// The live value of `key`, made the most recently used entry (its expiry does not
+    /// move); counts a hit or a miss. An expired entry met here is removed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// cache.insert(1, "one");
+    /// assert_eq!(cache.get(&1), Some(&"one"));
+    /// assert_eq!(cache.get(&2), None);
+    /// ```
+    pub fn get<Q>(&mut self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        let hash = self.hasher.hash_one(key);
+        let (i, dead) = self.core.get_index(hash, key);
+        drop(dead);
+        Some(&self.core.raw.node(i?).value)
+    }
+
+    /// The live value of `key`, without changing recency or statistics.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// cache.insert(1, "one");
+    /// assert_eq!(cache.peek(&1), Some(&"one"));
+    /// assert_eq!(cache.cache_info().hits, 0);
+    /// ```
+    pub fn peek<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.core
+            .peek_index(hash, key)
+            .map(|i| &self.core.raw.node(i).value)
+    }
+
+    /// Whether `key` has a live entry (no promotion, not counted).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// cache.insert("k", ());
+    /// assert!(cache.contains_key("k"));
+    /// ```
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        self.peek(key).is_some()
+    }
+
+    /// Sets `key` to `value` for the default ttl from now, as the most recently used
+    /// entry. Returns what it displaced: `(key, old value)` if `key` was stored (even if
+    /// expired), the evicted entry if the cache was full, or the given pair if nothing can
+    /// be stored (capacity or ttl zero; then an old entry for `key` is dropped).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::bounded(1, Duration::from_secs(60));
+    /// assert_eq!(cache.insert(1, "a"), None);
+    /// assert_eq!(cache.insert(1, "b"), Some((1, "a")));
+    /// assert_eq!(cache.insert(2, "c"), Some((1, "b")));
+    /// ```
+    pub fn insert(&mut self, key: K, value: V) -> Option<(K, V)> {
+        let hash = self.hasher.hash_one(&key);
+        let (put, dead) = self.core.put(hash, key, value, None);
+        drop(dead);
+        put.into_pair()
+    }
+
+    /// Like [`insert`](Self::insert), with this entry's own `ttl`.
+    ///
+    /// ```
+    /// use lru_ttl::{ManualClock, TtlCache};
+    /// use std::time::Duration;
+    /// let clock = ManualClock::new();
+    /// let mut cache = TtlCache::with_clock(None, Duration::from_secs(60), clock.clone());
+    /// cache.insert_with_ttl(1, "short", Duration::from_secs(1));
+    /// clock.advance(Duration::from_secs(1));
+    /// assert!(!cache.contains_key(&1));
+    /// ```
+    pub fn insert_with_ttl(&mut self, key: K, value: V, ttl: Duration) -> Option<(K, V)> {
+        let hash = self.hasher.hash_one(&key);
+        let (put, dead) = self.core.put(hash, key, value, Some(ttl));
+        drop(dead);
+        put.into_pair()
+    }
+
+    /// The live value of `key`, computed by `f` and stored on a miss. If `f` panics the
+    /// cache is unchanged (except that an expired entry for `key` may have been removed).
+    /// When nothing can be stored (capacity or ttl zero) the value is lent from a scratch
+    /// slot that the next call (or `clear`) replaces.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// assert_eq!(*cache.get_or_insert_with("k", || 7), 7);
+    /// assert_eq!(*cache.get_or_insert_with("k", || 8), 7);
+    /// ```
+    pub fn get_or_insert_with<F: FnOnce() -> V>(&mut self, key: K, f: F) -> &V {
+        let hash = self.hasher.hash_one(&key);
+        let (found, dead) = self.core.get_index(hash, &key);
+        drop(dead);
+        if let Some(i) = found {
+            return &self.core.raw.node(i).value;
+        }
+        let value = f();
+        let (i, put, dead) = self.core.put_absent(hash, key, value, None);
+        drop(dead);
+        match i {
+            Some(i) => {
+                drop(put);
+                &self.core.raw.node(i).value
+            }
+            None => {
+                let (_key, value) = put.into_pair().expect("a rejected pair");
+                self.scratch.insert(value)
+            }
+        }
+    }
+
+    /// Removes `key`'s entry and returns its value if it was alive.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// cache.insert(1, "one");
+    /// assert_eq!(cache.remove(&1), Some("one"));
+    /// assert_eq!(cache.remove(&1), None);
+    /// ```
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.core.remove(hash, key).map(|(_, v)| v)
+    }
+
+    /// Removes every expired entry now (one pass over the entries) and returns how many.
+    ///
+    /// ```
+    /// use lru_ttl::{ManualClock, TtlCache};
+    /// use std::time::Duration;
+    /// let clock = ManualClock::new();
+    /// let mut cache = TtlCache::with_clock(None, Duration::from_secs(1), clock.clone());
+    /// cache.insert(1, 1);
+    /// cache.insert(2, 2);
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(cache.purge_expired(), 2);
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn purge_expired(&mut self) -> usize {
+        let mut n = 0;
+        self.core.purge_with(|e| {
+            n += 1;
+            drop(e);
+        });
+        n
+    }
+
+    /// Changes the bound (`None`: unbounded), evicting down to it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::bounded(3, Duration::from_secs(60));
+    /// for i in 0..3 {
+    ///     cache.insert(i, i);
+    /// }
+    /// cache.resize(Some(1));
+    /// assert_eq!(cache.len(), 1);
+    /// assert!(cache.contains_key(&2));
+    /// ```
+    pub fn resize(&mut self, capacity: Option<usize>) {
+        drop(self.core.set_capacity(capacity));
+    }
+
+    /// The live entries from most to least recently used.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// cache.insert(1, 'a');
+    /// cache.insert(2, 'b');
+    /// let keys: Vec<_> = cache.iter().map(|(k, _)| *k).collect();
+    /// assert_eq!(keys, [2, 1]);
+    /// ```
+    pub fn iter(&self) -> TtlIter<'_, K, V> {
+        TtlIter {
+            raw: &self.core.raw,
+            at: self.core.raw.head(),
+            now: self.core.now(),
+        }
+    }
+}
+
+impl<K, V, C, S> TtlCache<K, V, C, S> {
+    /// Entries stored, including any that expired but have not been removed yet (call
+    /// [`purge_expired`](TtlCache::purge_expired) first for the live count).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// cache.insert(1, 1);
+    /// assert_eq!(cache.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.core.raw.len()
+    }
+
+    /// Whether nothing is stored.
+    ///
+    /// ```
+    /// let cache: lru_ttl::TtlCache<u8, u8> = lru_ttl::TtlCache::new(std::time::Duration::from_secs(1));
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bound on the number of entries; `None` when unbounded.
+    ///
+    /// ```
+    /// let cache: lru_ttl::TtlCache<u8, u8> =
+    ///     lru_ttl::TtlCache::bounded(9, std::time::Duration::from_secs(1));
+    /// assert_eq!(cache.capacity(), Some(9));
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        self.core.capacity()
+    }
+
+    /// The default time to live.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let cache: lru_ttl::TtlCache<u8, u8> = lru_ttl::TtlCache::new(Duration::from_secs(3));
+    /// assert_eq!(cache.ttl(), Duration::from_secs(3));
+    /// ```
+    pub fn ttl(&self) -> Duration {
+        Duration::from_nanos(self.core.ttl)
+    }
+
+    /// Removes every entry and resets the statistics (`cache_clear()`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// cache.insert(1, 1);
+    /// cache.clear();
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn clear(&mut self) {
+        self.scratch = None;
+        self.core.reset();
+    }
+
+    /// Hits, misses, bound and size (`cache_info()`); the size counts entries stored.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache: lru_ttl::TtlCache<u8, u8> = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// cache.get(&1);
+    /// assert_eq!(cache.cache_info().misses, 1);
+    /// ```
+    pub fn cache_info(&self) -> CacheInfo {
+        self.core.info()
+    }
+
+    /// Bytes of heap memory the cache holds (its slab and index table).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::bounded(100, Duration::from_secs(60));
+    /// for i in 0..100u64 {
+    ///     cache.insert(i, i);
+    /// }
+    /// assert!(cache.heap_size() >= 100 * 40);
+    /// ```
+    pub fn heap_size(&self) -> usize {
+        self.core.raw.heap_bytes()
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug, C, S> fmt::Debug for TtlCache<K, V, C, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TtlCache")
+            .field("len", &self.len())
+            .field("capacity", &self.core.capacity())
+            .field("ttl", &Duration::from_nanos(self.core.ttl))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The live entries of a [`TtlCache`], most recently used first; see [`TtlCache::iter`].
+///
+/// ```
+/// use std::time::Duration;
+/// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+/// cache.insert(1, 1);
+/// let it: lru_ttl::TtlIter<'_, i32, i32> = cache.iter();
+/// assert_eq!(it.count(), 1);
+/// ```
+pub struct TtlIter<'a, K, V> {
+    raw: &'a Raw<K, V, Expiry>,
+    at: u32,
+    now: u64,
+}
+
+impl<'a, K, V> Iterator for TtlIter<'a, K, V> {
+    type Item = (&'a K, &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.at != NIL {
+            let i = self.at;
+            self.at = self.raw.next_of(i);
+            let n = self.raw.node(i);
+            if self.now < n.extra.deadline {
+                return Some((&n.key, &n.value));
+            }
+        }
+        None
+    }
+}
+
+impl<K, V> std::iter::FusedIterator for TtlIter<'_, K, V> {}
+
+impl<K, V> fmt::Debug for TtlIter<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TtlIter").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn invariants_hold_with_expiry_and_overrides() {
+        let clock = ManualClock::new();
+        let mut c: TtlCache<u32, u32, ManualClock> =
+            TtlCache::with_clock(Some(6), Duration::from_nanos(10), clock.clone());
+        for i in 0..400u32 {
+            match i % 6 {
+                0 | 1 => {
+                    c.insert(i % 13, i);
+                }
+                2 => {
+                    c.insert_with_ttl(i % 9, i, Duration::from_nanos(u64::from(i % 4)));
+                }
+                3 => {
+                    c.get(&(i % 11));
+                }
+                4 => {
+                    c.remove(&(i % 7));
+                }
+                _ => {
+                    if i % 30 == 5 {
+                        c.purge_expired();
+                    }
+                    c.get_or_insert_with(i % 17, || i);
+                }
+            }
+            clock.advance(Duration::from_nanos(u64::from(i % 3)));
+            c.core.raw().check();
+            assert!(c.len() <= 6);
+        }
+    }
+}
