@@ -213,9 +213,10 @@ impl PerAllocator for CrossThread<'_, '_> {
 fn pair_group(c: &mut Criterion) {
     let mut group = c.benchmark_group("alloc/pair");
     group
-        .warm_up_time(Duration::from_millis(400))
-        .measurement_time(Duration::from_millis(1500))
-        .sample_size(50);
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(30)
+        .nresamples(20_000);
     for size in PAIR_SIZES {
         for_each_allocator(&mut Pair {
             group: &mut group,
@@ -228,9 +229,10 @@ fn pair_group(c: &mut Criterion) {
 fn batch_group(c: &mut Criterion) {
     let mut group = c.benchmark_group("alloc/batch");
     group
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50);
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500))
+        .sample_size(30)
+        .nresamples(20_000);
     for case in [
         BatchCase::InOrder,
         BatchCase::RandomOrder,
@@ -247,9 +249,10 @@ fn batch_group(c: &mut Criterion) {
 fn cross_thread_group(c: &mut Criterion) {
     let mut group = c.benchmark_group("alloc/cross_thread");
     group
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30);
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500))
+        .sample_size(20)
+        .nresamples(20_000);
     let mut rng = SplitMix64::new(99);
     let mixed: Vec<usize> = (0..4096)
         .map(|_| 16 + rng.below(1024 - 16 + 1) as usize)
@@ -266,7 +269,9 @@ fn cross_thread_group(c: &mut Criterion) {
 
 fn main() {
     benches::report::mark_start();
-    let mut c = Criterion::default().configure_from_args();
+    // No plots: they cost several seconds per benchmark on a shared 2-core machine, and the
+    // suite prints its own ratio tables.
+    let mut c = Criterion::default().without_plots().configure_from_args();
     pair_group(&mut c);
     batch_group(&mut c);
     cross_thread_group(&mut c);

@@ -86,7 +86,7 @@ pub fn run(max_depth: u32) -> u64 {
 /// program run per iteration, ten flat samples.
 pub fn bench(name: &str) {
     benches::report::mark_start();
-    let mut c = Criterion::default().configure_from_args();
+    let mut c = Criterion::default().without_plots().configure_from_args();
     {
         let mut group = c.benchmark_group("binary_trees");
         group
