@@ -13,9 +13,9 @@
 //! `K = V = u64` a node is 32 bytes and the table adds about 5 bytes per bucket: about 40
 //! bytes per entry in a full cache (the `lru` crate: about 84).
 //!
-//! There is no `unsafe` code: indices into a `Vec` are bounds-checked, and the structure
-//! stays consistent if user code panics, because user code runs only at points where it
-//! is consistent:
+//! The crate forbids `unsafe_code` (so Miri has nothing to check): indices into a `Vec`
+//! are bounds-checked, and the structure stays consistent if user code panics, because
+//! user code runs only at points where it is consistent:
 //! - `Hash` runs before anything is touched; rehashing the table uses the stored hashes,
 //!   never user `Hash`;
 //! - `Eq` runs only inside lookups, which mutate nothing;
@@ -66,6 +66,8 @@
 //! assert_eq!(shared.get_or_insert_with(7, || 49), 49);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod clock;
 mod lru;
 mod memo;
@@ -115,3 +117,8 @@ mod send_sync {
         send_sync::<SyncLruCache<u64, std::cell::Cell<u8>>>();
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -721,6 +721,27 @@ mod tests {
     }
 
     #[test]
+    fn evictions_rebuild_the_table_in_place_instead_of_growing_it() {
+        let mut c: LruCache<u64, u64> = LruCache::new(1000);
+        let n: u64 = if cfg!(miri) { 3_000 } else { 300_000 };
+        for k in 0..n / 3 {
+            c.insert(k.wrapping_mul(0x9E37_79B9_7F4A_7C15), k);
+        }
+        let bytes = c.heap_size();
+        for k in n / 3..n {
+            c.insert(k.wrapping_mul(0x9E37_79B9_7F4A_7C15), k);
+            if k % 7919 == 0 {
+                c.core.raw().check();
+            }
+        }
+        c.core.raw().check();
+        assert_eq!(c.heap_size(), bytes);
+        assert_eq!(c.len(), 1000);
+        let last = (n - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        assert_eq!(c.peek(&last), Some(&(n - 1)));
+    }
+
+    #[test]
     fn capacity_zero_lends_from_scratch() {
         let mut c: LruCache<u8, String> = LruCache::new(0);
         assert_eq!(c.get_or_insert_with(1, || "x".into()), "x");
