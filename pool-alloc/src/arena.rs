@@ -19,6 +19,14 @@ use crate::pool::{POOL_SIZE, Pool, state};
 use crate::size_class::NUM_CLASSES;
 use crate::stats::ClassStats;
 use core::ptr;
+use core::time::Duration;
+use std::time::Instant;
+
+/// How long a completely free arena beyond the spare stays mapped before it is
+/// unmapped at the next arena event (0 = at once, pymalloc's policy). A short
+/// delay keeps a program that frees and re-allocates megabytes in a loop from
+/// paying `munmap`, `mmap` and page faults every round.
+pub(crate) const DEFAULT_DECAY: Duration = Duration::from_millis(50);
 
 const POOLS: usize = ARENA_SIZE / POOL_SIZE;
 const _: () = assert!(POOLS == 64);
@@ -32,6 +40,8 @@ pub(crate) struct ArenaHeader {
     prev: *mut ArenaHeader,
     free_bits: u64,
     zero_bits: u64,
+    /// When the arena last became completely free.
+    freed_at: Option<Instant>,
 }
 
 /// The arena lock's value: every mapped arena and the counters.
@@ -42,6 +52,7 @@ pub(crate) struct Arenas {
     high_water: usize,
     released: usize,
     empty: usize,
+    decay: Duration,
 }
 
 // SAFETY: the raw pointers refer to arenas owned by this value, which is only
@@ -63,6 +74,7 @@ impl Arenas {
             high_water: 0,
             released: 0,
             empty: 0,
+            decay: DEFAULT_DECAY,
         }
     }
 
@@ -78,7 +90,10 @@ impl Arenas {
         // we hold the arena lock.
         unsafe {
             let mut a = self.current;
-            if a.is_null() || (*a).free_bits == 0 {
+            // Rescan when the current arena is full, or completely free while
+            // others are in use (fill the most-used arenas first).
+            if a.is_null() || (*a).free_bits == 0 || ((*a).free_bits == ALL_FREE && self.count > 1)
+            {
                 a = self.fullest_with_room();
                 if a.is_null() {
                     a = self.map_new();
@@ -121,9 +136,40 @@ impl Arenas {
             (*a).free_bits |= 1u64 << i;
             if (*a).free_bits == ALL_FREE {
                 self.empty += 1;
-                if self.empty > 1 {
+                if self.decay.is_zero() {
+                    if self.empty > 1 {
+                        self.unmap(a);
+                    }
+                } else {
+                    let now = Instant::now();
+                    (*a).freed_at = Some(now);
+                    self.trim(now);
+                }
+            }
+        }
+    }
+
+    /// Sets the delay before a free arena beyond the spare is unmapped.
+    pub(crate) fn set_decay(&mut self, decay: Duration) {
+        self.decay = decay;
+    }
+
+    /// Unmaps completely free arenas that stayed free longer than the decay,
+    /// keeping one free arena (the most recently freed) as the spare.
+    unsafe fn trim(&mut self, now: Instant) {
+        // SAFETY: we hold the lock; arenas in the list are mapped.
+        unsafe {
+            let mut a = self.head;
+            while !a.is_null() && self.empty > 1 {
+                let next = (*a).next;
+                if (*a).free_bits == ALL_FREE
+                    && (*a)
+                        .freed_at
+                        .is_some_and(|t| now.saturating_duration_since(t) >= self.decay)
+                {
                     self.unmap(a);
                 }
+                a = next;
             }
         }
     }
@@ -235,6 +281,7 @@ impl Arenas {
                     prev: ptr::null_mut(),
                     free_bits: ALL_FREE,
                     zero_bits: ALL_FREE,
+                    freed_at: None,
                 },
             );
             if !self.head.is_null() {

@@ -520,6 +520,12 @@ impl Core {
         self.arenas.lock().collect();
     }
 
+    /// Sets how long a completely free arena beyond the one spare stays mapped
+    /// (zero: unmapped at once, as in pymalloc).
+    pub fn set_arena_decay(&self, decay: core::time::Duration) {
+        self.arenas.lock().set_decay(decay);
+    }
+
     /// Arenas mapped now.
     pub fn arena_count(&self) -> usize {
         self.arenas.lock().count()

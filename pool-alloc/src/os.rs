@@ -83,7 +83,13 @@ pub(crate) fn map_arena() -> *mut u8 {
             if tail > 0 {
                 libc::munmap(p.add(head + ARENA_SIZE).cast(), tail);
             }
-            p.add(head)
+            let a = p.add(head);
+            // Remote-free lists keep a count in the top 16 address bits.
+            if (a.addr() + ARENA_SIZE) >> crate::pool::TAG_SHIFT != 0 {
+                libc::munmap(a.cast(), ARENA_SIZE);
+                return core::ptr::null_mut();
+            }
+            a
         }
     }
 }

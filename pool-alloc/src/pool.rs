@@ -25,6 +25,11 @@ pub(crate) const POOL_HEADER: usize = {
     (s + 127) & !127
 };
 
+/// Bits of a remote-list head that hold the list's length; block addresses are
+/// below `1 << TAG_SHIFT` (checked when an arena is mapped).
+pub(crate) const TAG_SHIFT: u32 = 48;
+const ADDR_MASK: usize = (1 << TAG_SHIFT) - 1;
+
 /// A free block: its first word links to the next free block.
 #[repr(C)]
 pub(crate) struct Block {
@@ -71,7 +76,8 @@ pub(crate) struct Pool {
     pub(crate) owner: AtomicPtr<Heap>,
     /// Keeps `remote` off the owner's cache line.
     _pad: [u64; 1],
-    /// Blocks freed by other threads, taken in bulk by the owner.
+    /// Blocks freed by other threads, taken in bulk by the owner. The top 16
+    /// bits of the head hold the list's length.
     pub(crate) remote: AtomicPtr<Block>,
 }
 
@@ -240,17 +246,21 @@ impl Pool {
             if (*pool).remote.load(Ordering::Relaxed).is_null() {
                 return 0;
             }
-            let head = (*pool).remote.swap(ptr::null_mut(), Ordering::Acquire);
-            if head.is_null() {
+            let tagged = (*pool).remote.swap(ptr::null_mut(), Ordering::Acquire);
+            if tagged.is_null() {
                 return 0;
             }
-            let mut n = 1usize;
-            let mut tail = head;
-            while !(*tail).next.is_null() {
-                tail = (*tail).next;
-                n += 1;
+            // The count rides in the head's top bits: no walk over blocks that
+            // are still in the freeing thread's cache.
+            let n = tagged.addr() >> TAG_SHIFT;
+            let head = tagged.map_addr(|a| a & ADDR_MASK);
+            if !(*pool).free.is_null() {
+                let mut tail = head;
+                while !(*tail).next.is_null() {
+                    tail = (*tail).next;
+                }
+                (*tail).next = (*pool).free;
             }
-            (*tail).next = (*pool).free;
             (*pool).free = head;
             Pool::add_used(pool, -(n as i32));
             n
@@ -271,13 +281,13 @@ impl Pool {
             let remote = &(*pool).remote;
             let mut head = remote.load(Ordering::Relaxed);
             loop {
-                (*block).next = head;
-                match remote.compare_exchange_weak(
-                    head,
-                    block,
-                    Ordering::Release,
-                    Ordering::Relaxed,
-                ) {
+                // Links are plain addresses; the head carries the list length
+                // (at most a pool's capacity) in its top bits.
+                (*block).next = head.map_addr(|a| a & ADDR_MASK);
+                let count = (head.addr() >> TAG_SHIFT) + 1;
+                let new = block.map_addr(|a| a | (count << TAG_SHIFT));
+                match remote.compare_exchange_weak(head, new, Ordering::Release, Ordering::Relaxed)
+                {
                     Ok(_) => return,
                     Err(h) => head = h,
                 }

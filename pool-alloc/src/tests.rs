@@ -256,6 +256,7 @@ fn abandoned_pools_are_freed_into_and_adopted() {
 #[test]
 fn one_spare_arena_is_kept() {
     let core = Core::new();
+    core.set_arena_decay(core::time::Duration::ZERO);
     let h = core.new_heap();
     let l = Layout::from_size_align(1024, 8).unwrap();
     // 15 blocks per pool, 63 pools per arena: three arenas' worth.
@@ -274,6 +275,33 @@ fn one_spare_arena_is_kept() {
         core.collect();
         assert_eq!(core.stats().arenas, 0);
         assert_eq!(core.stats().arenas_high_water, 3);
+        core.retire_heap(h);
+    }
+}
+
+#[test]
+fn free_arenas_decay_instead_of_thrashing() {
+    let core = Core::new();
+    core.set_arena_decay(core::time::Duration::from_secs(3600));
+    let h = core.new_heap();
+    let l = Layout::from_size_align(1024, 8).unwrap();
+    let cnt = 15 * 63 * 3;
+    // SAFETY: `h` is ours; blocks freed once.
+    unsafe {
+        for round in 0..2 {
+            let ps: Vec<_> = (0..cnt).map(|_| core.alloc(h, l)).collect();
+            assert_eq!(core.stats().arenas, 3);
+            for &p in &ps {
+                core.dealloc(h, p, l);
+            }
+            // within the decay window free arenas stay mapped and are reused
+            assert_eq!(core.stats().arenas, 3, "round {round}");
+            assert_eq!(core.stats().arenas_released, 0);
+        }
+        core.collect_heap(h);
+        core.collect();
+        assert_eq!(core.stats().arenas, 0);
+        assert_eq!(core.stats().arenas_released, 3);
         core.retire_heap(h);
     }
 }
