@@ -200,12 +200,24 @@ fn allocation_in_thread_local_destructors() {
         .map(|i| {
             let tx = tx.clone();
             thread::spawn(move || {
-                // Allocate before and after registering, so the destructor order varies.
-                let early: Vec<Block> = (0..50).map(|k| Block::new(64, 8, i * 100 + k)).collect();
-                ON_DROP.with(|slot| *slot.borrow_mut() = Some(AllocOnDrop(tx)));
-                let late: Vec<Block> = (0..50).map(|k| Block::new(96, 8, i * 100 + k)).collect();
-                drop(early);
-                late
+                // Thread-local destructors run in reverse order of registration. Even threads
+                // register ours before their first allocation (which sets up the allocator's
+                // own thread state), so ours runs after the allocator's teardown; odd threads
+                // allocate first, so ours runs before it.
+                if i % 2 == 0 {
+                    ON_DROP.with(|slot| *slot.borrow_mut() = Some(AllocOnDrop(tx)));
+                    (0..50)
+                        .map(|k| Block::new(96, 8, i * 100 + k))
+                        .collect::<Vec<Block>>()
+                } else {
+                    let early: Vec<Block> =
+                        (0..50).map(|k| Block::new(64, 8, i * 100 + k)).collect();
+                    ON_DROP.with(|slot| *slot.borrow_mut() = Some(AllocOnDrop(tx)));
+                    let late: Vec<Block> =
+                        (0..50).map(|k| Block::new(96, 8, i * 100 + k)).collect();
+                    drop(early);
+                    late
+                }
             })
         })
         .collect();
