@@ -21,6 +21,11 @@ use std::alloc::System;
 
 /// How many full pools the slow path inspects for remote frees before taking a new pool.
 const FULL_SCAN: usize = 4;
+/// Empty pools a heap keeps (1 MiB) before giving emptied pools back to their
+/// arenas: a program that frees and re-allocates a batch in a loop then does not
+/// take the arena lock and re-initialise pools every round. `collect()` and
+/// thread exit give them all back.
+const MAX_CACHED_EMPTY: u32 = 64;
 
 /// The allocator state shared by all heaps.
 #[doc(hidden)]
@@ -395,6 +400,9 @@ impl Core {
             }
             let p = (*heap).partial[class].pop_front();
             if !p.is_null() {
+                if (*p).used.load(Ordering::Relaxed) == 0 {
+                    (*heap).cached_empty = (*heap).cached_empty.saturating_sub(1);
+                }
                 return self.install(heap, class, p, zero);
             }
             for _ in 0..FULL_SCAN {
@@ -435,17 +443,21 @@ impl Core {
         unsafe {
             let class = (*pool).class as usize;
             let empty = (*pool).used.load(Ordering::Relaxed) == 0;
+            let keep = empty && (*heap).cached_empty < MAX_CACHED_EMPTY;
+            if keep {
+                (*heap).cached_empty += 1;
+            }
             match (*pool).state {
                 state::FULL => {
                     (*heap).full[class].remove(pool);
-                    if empty {
+                    if empty && !keep {
                         self.arenas.lock().free_pool(pool);
                     } else {
                         (*pool).state = state::PARTIAL;
                         (*heap).partial[class].push_back(pool);
                     }
                 }
-                state::PARTIAL if empty => {
+                state::PARTIAL if empty && !keep => {
                     (*heap).partial[class].remove(pool);
                     self.arenas.lock().free_pool(pool);
                 }
@@ -493,6 +505,8 @@ impl Core {
                     }
                 }
             }
+            // Every empty pool of the partial lists went back just now.
+            (*heap).cached_empty = 0;
         }
     }
 

@@ -40,6 +40,8 @@ pub struct Heap {
     pub(crate) full: [PoolList; NUM_CLASSES],
     /// One of [`kind`]'s values.
     pub(crate) kind: u8,
+    /// Empty pools kept in partial lists instead of going back to their arenas.
+    pub(crate) cached_empty: u32,
     /// Link in the core's list of retired heaps.
     pub(crate) next_retired: *mut Heap,
 }
@@ -65,6 +67,7 @@ impl Heap {
             partial: [PoolList::EMPTY; NUM_CLASSES],
             full: [PoolList::EMPTY; NUM_CLASSES],
             kind,
+            cached_empty: 0,
             next_retired: ptr::null_mut(),
         }
     }
