@@ -2,14 +2,15 @@
 //!
 //! ## Design
 //!
-//! Every cache in this crate is built on one structure, [`raw`](self) (file `raw.rs`, the
-//! fast path): a *slab* (`Vec`) of nodes, each holding key, value, the key's hash and two
-//! `u32` links of a doubly linked recency list, plus a `hashbrown::HashTable<u32>` of slab
-//! indices. A lookup hashes the key once, probes the table (comparing the stored hash
+//! Every cache in this crate is built on one structure (file `raw.rs`, the fast path): a
+//! *slab* (`Vec`) of nodes, each holding key, value, the key's hash and two `u32` links of
+//! a doubly linked recency list, plus a `hashbrown::HashTable<u32>` of slab indices. A lookup hashes the key once, probes the table (comparing the stored hash
 //! before calling `Eq`), and relinks the node at the head of the list: no allocation, no
 //! pointer chasing beyond the slab. Insertion into a full cache reuses the slot of the
 //! least recently used node in place. Removal swaps the last node into the hole and patches
-//! the three places that name it, so the slab stays dense without a free list. For
+//! the three places that name it, so the slab stays dense without a free list. Evictions
+//! leave tombstones in the table; when they use up its free slots it is rebuilt in place
+//! from the stored hashes rather than grown, so a full cache never reallocates. For
 //! `K = V = u64` a node is 32 bytes and the table adds about 5 bytes per bucket: about 40
 //! bytes per entry in a full cache (the `lru` crate: about 84).
 //!

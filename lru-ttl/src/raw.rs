@@ -398,7 +398,7 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         self.table.shrink_to(len, |&i| nodes[i as usize].hash);
     }
 
-    /// Index of the `i`-th node of the slab (slab order, not recency order).
+    /// Number of slab slots, as a `u32` index bound (slab order, not recency order).
     pub(crate) fn slab_len(&self) -> u32 {
         self.nodes.len() as u32
     }
