@@ -18,13 +18,21 @@
 //!   each (pool 0 holds the arena header with free/zero bitmaps). pymalloc's
 //!   policy: new pools come from the most-used arena with room, completely free
 //!   arenas are unmapped with one kept as a spare, `collect()` unmaps them all
-//!   and purges free pools with `madvise(MADV_DONTNEED)`.
+//!   and purges free pools with `madvise(MADV_DONTNEED)`. One refinement
+//!   against thrashing: a free arena beyond the spare is unmapped once it has
+//!   stayed free for 50 ms (checked at the next arena event), so a loop that
+//!   frees and re-allocates megabytes does not pay `munmap`, `mmap` and page
+//!   faults every round.
 //! * **Heaps** (`heap.rs`): one per thread. Each class has a current pool, a
 //!   partial list and a full list. The fast path pops or pushes the current
 //!   pool's free list with plain loads and stores, no lock and no atomic
 //!   read-modify-write. A free from another thread is one CAS push onto the
 //!   pool's `remote` list, which the owner takes with one `swap` when its own
-//!   list is empty.
+//!   list is empty; the list's length rides in the head pointer's top 16 bits,
+//!   so the owner does not walk blocks still hot in the freeing thread's
+//!   cache. A pool that empties goes back to its arena, except that a heap
+//!   keeps up to 64 empty pools (1 MiB) for reuse; `collect()` and thread exit
+//!   return those too.
 //! * **Core** (`core_alloc.rs`): the shared state (arenas behind a lock,
 //!   abandoned pools, retired heaps, large-allocation counters) and the slow
 //!   paths. It is an ordinary value: tests, Miri and loom build their own.
