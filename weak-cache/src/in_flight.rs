@@ -1,120 +1,60 @@
 //! The slow path of `WeakValueCache::get_or_insert_with`: per-key in-flight markers.
 //!
-//! On a miss the caller (the *creator*) stores a `Slot::Pending(flight)` marker under the key,
-//! unlocks the shard and runs the user's closure unlocked. Another caller that finds the marker
-//! (a *waiter*) unlocks the shard, sleeps on the flight's condition variable until the creator
-//! finishes, then looks the key up again. So the closure runs once per miss, no shard lock is
-//! held while it runs (it may use the cache, even the same shard), and every caller gets the
-//! same `Arc`.
+//! On a miss the caller (the *creator*) stores a `Slot::Pending { token, .. }` marker under the
+//! key, unlocks the shard and runs the user's closure unlocked. Another caller that finds the
+//! marker (a *waiter*) sleeps on the shard's condition variable, which releases the shard lock,
+//! and looks again when woken. So the closure runs once per miss, no lock is held while it runs
+//! (it may use the cache, even the same shard), and every caller gets the same `Arc`. A marker
+//! costs no allocation: it is a token unique within the shard, and the shard counts its
+//! sleepers so that a creator with nobody waiting skips the notification.
 //!
-//! Finishing: the creator locks the shard, finds its entry by the *identity* of its marker
-//! (`Arc::ptr_eq`, no user `Eq`), and turns it into `Slot::Live(weak)`. If an `insert` replaced
-//! the marker meanwhile, the inserted value wins and is returned (it was recorded in the flight
-//! by [`Flight::supersede`]), so callers still share one `Arc`; if that value has died too, the
-//! creator returns its own value without storing it. If the closure panics, a drop guard
-//! removes the marker (again by identity) and wakes the waiters, one of which becomes the next
+//! Finishing: the creator locks the shard again, finds its entry by hash and *token* (no user
+//! `Eq` runs), and turns it into `Slot::Live(weak)`. If an `insert` stored a value under the key
+//! meanwhile (kept in the marker as `superseded`), that value wins while it is alive, so callers
+//! still share one `Arc`. If the closure panics, a drop guard turns the marker back (into the
+//! superseding value, or no entry at all) and wakes the waiters, one of which becomes the next
 //! creator; nothing leaks and the panic propagates.
 //!
 //! A closure that calls `get_or_insert_with` for its *own* key waits for itself forever, as a
-//! recursive lazy initialisation would; any other key is fine.
-//!
-//! Lock order: shard, then flight; a waiter holds no shard lock while it sleeps.
+//! recursive lazy initialisation would; any other key is fine. Waiters of one shard share its
+//! condition variable, so a wake-up may be for another key: they look again and sleep again.
 
-use crate::shard::Entry;
-use crate::sync::{Arc, Condvar, Mutex, Weak};
+use crate::sync::Arc;
 use crate::value_cache::{Slot, ValueEntry, WeakValueCache};
-use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
-/// The state shared by a creator and its waiters.
-pub(crate) struct Flight<V: ?Sized> {
-    state: Mutex<FlightState<V>>,
-    done: Condvar,
+/// Whether `entry` is the marker `token` stored under `hash`.
+#[inline]
+fn is_marker<K, V: ?Sized>(entry: &ValueEntry<K, V>, hash: u64, token: u64) -> bool {
+    entry.hash == hash && matches!(entry.slot, Slot::Pending { token: t, .. } if t == token)
 }
 
-struct FlightState<V: ?Sized> {
-    finished: bool,
-    /// Set by an `insert` that replaced this flight's marker.
-    superseded: Option<Weak<V>>,
-}
-
-impl<V: ?Sized> fmt::Debug for Flight<V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Flight")
-    }
-}
-
-impl<V: ?Sized> Flight<V> {
-    fn new() -> Self {
-        Self {
-            state: Mutex::new(FlightState {
-                finished: false,
-                superseded: None,
-            }),
-            done: Condvar::new(),
-        }
-    }
-
-    /// Records that an `insert` replaced this flight's marker with `value`.
-    pub(crate) fn supersede(&self, value: Weak<V>) {
-        self.state.lock().superseded = Some(value);
-    }
-
-    /// Marks the flight finished and wakes every waiter.
-    fn finish(&self) {
-        self.state.lock().finished = true;
-        self.done.notify_all();
-    }
-
-    /// Sleeps until the flight is finished.
-    fn wait(&self) {
-        let mut state = self.state.lock();
-        while !state.finished {
-            state = self.done.wait(state);
-        }
-    }
-
-    fn superseded(&self) -> Option<Arc<V>> {
-        self.state
-            .lock()
-            .superseded
-            .as_ref()
-            .and_then(Weak::upgrade)
-    }
-}
-
-/// Whether `entry` holds exactly the marker `flight`.
-fn holds<K, V: ?Sized>(entry: &ValueEntry<K, V>, flight: &Arc<Flight<V>>) -> bool {
-    matches!(&entry.slot, Slot::Pending(f) if Arc::ptr_eq(f, flight))
-}
-
-/// Removes the creator's marker and wakes its waiters if the closure unwinds.
+/// Takes the creator's marker back and wakes the waiters if the closure unwinds.
 struct Abandon<'a, K, V: ?Sized, S> {
     cache: &'a WeakValueCache<K, V, S>,
     hash: u64,
-    flight: &'a Arc<Flight<V>>,
+    token: u64,
 }
 
 impl<K, V: ?Sized, S> Drop for Abandon<'_, K, V, S> {
     fn drop(&mut self) {
-        let removed = {
-            let mut shard = self.cache.shards.lock(self.hash);
-            shard
-                .table
-                .find_entry(self.hash, |e| holds(e, self.flight))
-                .ok()
-                .map(|entry| entry.remove().0)
-        };
+        let (hash, token) = (self.hash, self.token);
+        let mut removed = None;
+        let mut shard = self.cache.shards.lock(hash);
+        if let Ok(mut entry) = shard.table.find_entry(hash, |e| is_marker(e, hash, token)) {
+            let slot = &mut entry.get_mut().slot;
+            match slot {
+                Slot::Pending {
+                    superseded: Some(weak),
+                    ..
+                } => *slot = Slot::Live(weak.clone()),
+                _ => removed = Some(entry.remove().0),
+            }
+        }
+        self.cache.shards.wake(hash, &shard);
+        drop(shard);
         drop(removed);
-        self.flight.finish();
     }
-}
-
-/// What a locked look-up decided.
-enum Claim<V: ?Sized> {
-    Hit(Arc<V>),
-    Wait(Arc<Flight<V>>),
-    Create(Arc<Flight<V>>),
 }
 
 impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
@@ -154,73 +94,96 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// ```
     pub fn get_or_insert_arc_with(&self, key: K, make: impl FnOnce() -> Arc<V>) -> Arc<V> {
         let hash = self.hasher.hash_one(&key);
-        let mut key = Some(key);
-        let flight = loop {
-            match self.claim(hash, &mut key) {
-                Claim::Hit(value) => return value,
-                Claim::Wait(flight) => flight.wait(),
-                Claim::Create(flight) => break flight,
-            }
+        let token = match self.claim(hash, key) {
+            Ok(value) => return value,
+            Err(token) => token,
         };
         let abandon = Abandon {
             cache: self,
             hash,
-            flight: &flight,
+            token,
         };
         let value = make();
         std::mem::forget(abandon);
-        let value = self.finish(hash, &flight, value);
-        flight.finish();
-        value
+        self.publish(hash, token, value)
     }
 
-    /// One locked look-up: a live value, a flight to wait for, or a new marker of ours.
-    fn claim(&self, hash: u64, key: &mut Option<K>) -> Claim<V> {
+    /// The live value under `key` (waiting out a creation in progress), or else the token of
+    /// the marker this caller stored and must now fill.
+    fn claim(&self, hash: u64, key: K) -> Result<Arc<V>, u64> {
         let mut garbage = Vec::new();
         let mut shard = self.shards.lock(hash);
-        let wanted = key
-            .as_ref()
-            .expect("the key is only moved into a new marker");
-        match shard
-            .table
-            .find_mut(hash, |e| e.hash == hash && e.key == *wanted)
-        {
-            Some(entry) => match &entry.slot {
-                Slot::Live(weak) => match weak.upgrade() {
-                    Some(value) => Claim::Hit(value),
-                    None => {
-                        // Dead: reuse the entry (and its stored key) for our marker.
-                        let flight = Arc::new(Flight::new());
-                        entry.slot = Slot::Pending(flight.clone());
-                        Claim::Create(flight)
+        loop {
+            let token = shard.new_token();
+            match shard
+                .table
+                .find_mut(hash, |e| e.hash == hash && e.key == key)
+            {
+                Some(entry) => match &entry.slot {
+                    Slot::Live(weak) => match weak.upgrade() {
+                        Some(value) => return Ok(value),
+                        None => {
+                            // Dead: reuse the entry (and its stored key) for our marker.
+                            entry.slot = Slot::Pending {
+                                token,
+                                superseded: None,
+                            };
+                            return Err(token);
+                        }
+                    },
+                    Slot::Pending { superseded, .. } => {
+                        if let Some(value) = superseded.as_ref().and_then(|w| w.upgrade()) {
+                            return Ok(value);
+                        }
+                        shard = self.shards.wait(hash, shard);
                     }
                 },
-                Slot::Pending(flight) => Claim::Wait(flight.clone()),
-            },
-            None => {
-                shard.grow_check(&mut garbage);
-                let flight = Arc::new(Flight::new());
-                shard.insert_new(ValueEntry {
-                    hash,
-                    key: key.take().expect("checked above"),
-                    slot: Slot::Pending(flight.clone()),
-                });
-                Claim::Create(flight)
+                None => {
+                    shard.grow_check(&mut garbage);
+                    shard.insert_new(ValueEntry {
+                        hash,
+                        key,
+                        slot: Slot::Pending {
+                            token,
+                            superseded: None,
+                        },
+                    });
+                    return Err(token);
+                }
             }
         }
     }
 
-    /// Publishes the creator's `value` in place of its marker, or defers to an inserted one.
-    fn finish(&self, hash: u64, flight: &Arc<Flight<V>>, value: Arc<V>) -> Arc<V> {
-        {
-            let mut shard = self.shards.lock(hash);
-            if let Some(entry) = shard.table.find_mut(hash, |e| holds(e, flight)) {
-                entry.slot = Slot::Live(Arc::downgrade(&value));
-                debug_assert!(!entry.is_dead());
-                return value;
+    /// Publishes the creator's `value` in place of its marker, unless a value `insert`ed
+    /// meanwhile is still alive, which wins.
+    fn publish(&self, hash: u64, token: u64, value: Arc<V>) -> Arc<V> {
+        let mut shard = self.shards.lock(hash);
+        let winner = match shard.table.find_mut(hash, |e| is_marker(e, hash, token)) {
+            Some(entry) => {
+                let inserted = match &entry.slot {
+                    Slot::Pending {
+                        superseded: Some(weak),
+                        ..
+                    } => weak.upgrade().map(|v| (weak.clone(), v)),
+                    _ => None,
+                };
+                match inserted {
+                    Some((weak, inserted)) => {
+                        entry.slot = Slot::Live(weak);
+                        Some(inserted)
+                    }
+                    None => {
+                        entry.slot = Slot::Live(Arc::downgrade(&value));
+                        None
+                    }
+                }
             }
-        }
-        // An `insert` replaced the marker: its value wins while it lives.
-        flight.superseded().unwrap_or(value)
+            // Only the creator removes its marker, so this does not happen; return our value.
+            None => None,
+        };
+        self.shards.wake(hash, &shard);
+        drop(shard);
+        // Our value, if it lost, is dropped here, unlocked.
+        winner.unwrap_or(value)
     }
 }

@@ -29,6 +29,11 @@ impl<K: ?Sized, V> Entry for KeyEntry<K, V> {
     fn is_dead(&self) -> bool {
         self.key.strong_count() == 0
     }
+
+    #[inline]
+    fn is_live(&self) -> bool {
+        !self.is_dead()
+    }
 }
 
 /// A thread-safe map whose keys are held weakly, like Python's `weakref.WeakKeyDictionary`.

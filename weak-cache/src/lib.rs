@@ -39,11 +39,11 @@
 //! key.
 //!
 //! **Deduplication without holding a lock** (`in_flight.rs`). On a miss,
-//! `get_or_insert_with` stores a per-key *in-flight marker*, unlocks the shard and runs the
-//! user's closure; concurrent callers for that key sleep on the marker's condition variable,
-//! then look again. So the closure runs once, both callers get the same `Arc`, and the closure
-//! may itself use the cache (any key but its own). A panicking closure removes its marker and
-//! wakes the waiters.
+//! `get_or_insert_with` stores a per-key *in-flight marker* (a token, no allocation), unlocks
+//! the shard and runs the user's closure; concurrent callers for that key sleep on the shard's
+//! condition variable, then look again. So the closure runs once, both callers get the same
+//! `Arc`, and the closure may itself use the cache (any key but its own). A panicking closure
+//! takes its marker back and wakes the waiters.
 //!
 //! **Panics in user code.** `Hash` runs before any lock is taken. `Eq`, `Clone` and the
 //! closures of `retain` run under a shard lock; `parking_lot` locks do not poison, and every

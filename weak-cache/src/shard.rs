@@ -15,7 +15,7 @@
 //! `2 * L + MIN_PURGE_AT` entries, and the work of a purge, `O(len)`, is paid for by the
 //! `len / 2` insertions since the previous one.
 
-use crate::sync::{Mutex, MutexGuard};
+use crate::sync::{Condvar, Mutex, MutexGuard};
 use hashbrown::HashTable;
 
 /// The smallest purge threshold of a shard: below this many entries a shard never purges on its
@@ -29,13 +29,20 @@ pub(crate) trait Entry {
     /// Whether the entry's weak reference is dead (its object has no strong reference left).
     /// An entry whose value is still being created is not dead.
     fn is_dead(&self) -> bool;
+    /// Whether the entry holds a live object (what `live_len` counts).
+    fn is_live(&self) -> bool;
 }
 
-/// One shard: a hash table and its purge threshold.
+/// One shard: a hash table, its purge threshold, and the bookkeeping of the in-flight markers
+/// of `WeakValueCache::get_or_insert_with` (see `in_flight.rs`).
 #[derive(Debug)]
 pub(crate) struct Shard<E> {
     pub(crate) table: HashTable<E>,
     purge_at: usize,
+    /// Callers sleeping on this shard's condition variable for a value being created.
+    pub(crate) waiters: usize,
+    /// The next in-flight marker's token (unique within the shard).
+    next_token: u64,
 }
 
 impl<E: Entry> Shard<E> {
@@ -43,7 +50,15 @@ impl<E: Entry> Shard<E> {
         Self {
             table: HashTable::new(),
             purge_at: MIN_PURGE_AT,
+            waiters: 0,
+            next_token: 0,
         }
+    }
+
+    /// A token for a new in-flight marker, distinct from every other in this shard.
+    pub(crate) fn new_token(&mut self) -> u64 {
+        self.next_token += 1;
+        self.next_token
     }
 
     /// Call before inserting a new key: purges the dead entries into `garbage` if the shard has
@@ -77,15 +92,20 @@ impl<E: Entry> Shard<E> {
     }
 }
 
-/// A shard padded to its own cache line pair, so neighbouring locks do not false-share.
+/// A shard's lock and condition variable, padded to their own cache line pair, so
+/// neighbouring locks do not false-share.
 #[repr(align(128))]
 #[derive(Debug)]
-struct Padded<T>(T);
+struct Padded<E> {
+    lock: Mutex<Shard<E>>,
+    /// Signalled when an in-flight value of this shard is published or abandoned.
+    wake: Condvar,
+}
 
 /// The shards of one container.
 #[derive(Debug)]
 pub(crate) struct Shards<E> {
-    shards: Box<[Padded<Mutex<Shard<E>>>]>,
+    shards: Box<[Padded<E>]>,
     mask: usize,
 }
 
@@ -95,7 +115,10 @@ impl<E: Entry> Shards<E> {
         let count = count.max(1).next_power_of_two();
         Self {
             shards: (0..count)
-                .map(|_| Padded(Mutex::new(Shard::new())))
+                .map(|_| Padded {
+                    lock: Mutex::new(Shard::new()),
+                    wake: Condvar::new(),
+                })
                 .collect(),
             mask: count - 1,
         }
@@ -104,7 +127,32 @@ impl<E: Entry> Shards<E> {
     /// Locks the shard that owns `hash`.
     #[inline]
     pub(crate) fn lock(&self, hash: u64) -> MutexGuard<'_, Shard<E>> {
-        self.shards[(hash >> 32) as usize & self.mask].0.lock()
+        self.shard(hash).lock.lock()
+    }
+
+    #[inline]
+    fn shard(&self, hash: u64) -> &Padded<E> {
+        &self.shards[(hash >> 32) as usize & self.mask]
+    }
+
+    /// Sleeps on the condition variable of `hash`'s shard, whose lock `guard` holds (released
+    /// while asleep, held again on return). Counts the caller in `waiters` meanwhile.
+    pub(crate) fn wait<'a>(
+        &'a self,
+        hash: u64,
+        mut guard: MutexGuard<'a, Shard<E>>,
+    ) -> MutexGuard<'a, Shard<E>> {
+        guard.waiters += 1;
+        let mut guard = self.shard(hash).wake.wait(guard);
+        guard.waiters -= 1;
+        guard
+    }
+
+    /// Wakes the callers sleeping on `hash`'s shard, if any; `shard` is its locked state.
+    pub(crate) fn wake(&self, hash: u64, shard: &Shard<E>) {
+        if shard.waiters > 0 {
+            self.shard(hash).wake.notify_all();
+        }
     }
 
     /// Locks each shard in turn (one at a time) and calls `f` on it; what `f` returns is
@@ -112,21 +160,21 @@ impl<E: Entry> Shards<E> {
     /// `Drop` runs under the lock.
     pub(crate) fn for_each<G>(&self, mut f: impl FnMut(&mut Shard<E>) -> G) {
         for shard in self.shards.iter() {
-            let deferred = f(&mut shard.0.lock());
+            let deferred = f(&mut shard.lock.lock());
             drop(deferred);
         }
     }
 
     /// Stored entries, summed shard by shard.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.0.lock().table.len()).sum()
+        self.shards.iter().map(|s| s.lock.lock().table.len()).sum()
     }
 
-    /// Entries that are not dead, summed shard by shard.
+    /// Entries holding a live object, summed shard by shard.
     pub(crate) fn live_len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.0.lock().table.iter().filter(|e| !e.is_dead()).count())
+            .map(|s| s.lock.lock().table.iter().filter(|e| e.is_live()).count())
             .sum()
     }
 
@@ -136,7 +184,7 @@ impl<E: Entry> Shards<E> {
         let mut removed = 0;
         for shard in self.shards.iter() {
             let mut garbage = Vec::new();
-            shard.0.lock().purge_into(&mut garbage);
+            shard.lock.lock().purge_into(&mut garbage);
             removed += garbage.len();
         }
         removed

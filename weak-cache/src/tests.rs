@@ -104,7 +104,7 @@ fn an_insert_over_a_pending_marker_wins_and_is_returned_to_the_creator() {
                 shard
                     .table
                     .iter()
-                    .all(|e| matches!(e.slot, Slot::Pending(_)))
+                    .all(|e| matches!(e.slot, Slot::Pending { .. }))
             );
         });
         assert!(cache.get(&1).is_none());

@@ -4,7 +4,6 @@
 //! operations. The deduplicating `get_or_insert_with` and its in-flight markers live in
 //! `in_flight.rs`.
 
-use crate::in_flight::Flight;
 use crate::shard::{self, Entry, Shards};
 use crate::sync::{Arc, Weak};
 use hashbrown::DefaultHashBuilder;
@@ -13,10 +12,26 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
 /// What an entry holds: a weak reference to its value, or a marker saying that a
-/// `get_or_insert_with` call is creating the value right now.
+/// `get_or_insert_with` call is creating the value right now (see `in_flight.rs`).
 pub(crate) enum Slot<V: ?Sized> {
     Live(Weak<V>),
-    Pending(Arc<Flight<V>>),
+    Pending {
+        /// Identifies the creator's marker within the shard.
+        token: u64,
+        /// A value that an `insert` stored while the value was being created; it wins.
+        superseded: Option<Weak<V>>,
+    },
+}
+
+impl<V: ?Sized> Slot<V> {
+    /// The value this slot makes visible, if alive.
+    #[inline]
+    pub(crate) fn upgrade(&self) -> Option<Arc<V>> {
+        match self {
+            Slot::Live(weak) => weak.upgrade(),
+            Slot::Pending { superseded, .. } => superseded.as_ref().and_then(Weak::upgrade),
+        }
+    }
 }
 
 /// One stored key, its hash and its slot.
@@ -36,7 +51,17 @@ impl<K, V: ?Sized> Entry for ValueEntry<K, V> {
     fn is_dead(&self) -> bool {
         match &self.slot {
             Slot::Live(weak) => weak.strong_count() == 0,
-            Slot::Pending(_) => false,
+            Slot::Pending { .. } => false,
+        }
+    }
+
+    #[inline]
+    fn is_live(&self) -> bool {
+        match &self.slot {
+            Slot::Live(weak) => weak.strong_count() > 0,
+            Slot::Pending { superseded, .. } => {
+                superseded.as_ref().is_some_and(|w| w.strong_count() > 0)
+            }
         }
     }
 }
@@ -229,7 +254,7 @@ impl<K, V: ?Sized, S> WeakValueCache<K, V, S> {
             // last strong reference if its owner dropped theirs meanwhile.
             let mut upgraded = Vec::new();
             garbage.extend(shard.table.extract_if(|e| match &e.slot {
-                Slot::Pending(_) => false,
+                Slot::Pending { .. } => false,
                 Slot::Live(weak) => match weak.upgrade() {
                     None => true,
                     Some(value) => {
@@ -268,18 +293,13 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
             .table
             .find_entry(hash, |e| e.hash == hash && e.key.borrow() == key)
             .ok()?;
-        match &entry.get().slot {
-            Slot::Live(weak) => {
-                let value = weak.upgrade();
-                if value.is_none() {
-                    // Dead, and decided under the same lock hold that found it, so this cannot
-                    // be a newer value stored meanwhile.
-                    _removed = Some(entry.remove().0);
-                }
-                value
-            }
-            Slot::Pending(_) => None,
+        let value = entry.get().slot.upgrade();
+        if value.is_none() && entry.get().is_dead() {
+            // Dead, and decided under the same lock hold that found it, so this cannot be a
+            // newer value stored meanwhile.
+            _removed = Some(entry.remove().0);
         }
+        value
     }
 
     /// Whether a live value is stored under `key`.
@@ -304,8 +324,9 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// Stores a weak reference to `value` under `key` and returns the previous value if it was
     /// still alive. The cache does not keep `value` alive. If the key is already stored, the
     /// stored key object is kept and `key` is dropped (as a Python `dict` keeps its first key).
-    /// Inserting over a value that a [`get_or_insert_with`](Self::get_or_insert_with) is creating
-    /// wins: that call then returns the inserted value.
+    /// Inserting while a [`get_or_insert_with`](Self::get_or_insert_with) is creating the key's
+    /// value wins: the inserted value is visible at once, and that call returns it (if still
+    /// alive when the closure returns) instead of its own.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -328,11 +349,10 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
         {
             Some(entry) => {
                 _spare_key = Some(key);
-                match std::mem::replace(&mut entry.slot, Slot::Live(weak.clone())) {
-                    Slot::Live(old) => old.upgrade(),
-                    Slot::Pending(flight) => {
-                        flight.supersede(weak);
-                        None
+                match &mut entry.slot {
+                    Slot::Live(old) => std::mem::replace(old, weak).upgrade(),
+                    Slot::Pending { superseded, .. } => {
+                        superseded.replace(weak).and_then(|old| old.upgrade())
                     }
                 }
             }
@@ -350,8 +370,8 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     }
 
     /// Removes `key` and returns its value if it was alive. A key whose value a
-    /// [`get_or_insert_with`](Self::get_or_insert_with) is creating right now is left in place
-    /// (there is no value to remove yet) and `None` is returned.
+    /// [`get_or_insert_with`](Self::get_or_insert_with) is creating right now stays (there is
+    /// no value to remove yet; a value `insert`ed meanwhile is removed and returned).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -370,19 +390,18 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
         let hash = self.hasher.hash_one(key);
         let removed;
         let mut shard = self.shards.lock(hash);
-        let entry = shard
+        let mut entry = shard
             .table
             .find_entry(hash, |e| e.hash == hash && e.key.borrow() == key)
             .ok()?;
-        if let Slot::Pending(_) = entry.get().slot {
-            return None;
+        if let Slot::Pending { superseded, .. } = &mut entry.get_mut().slot {
+            let superseded = superseded.take();
+            drop(shard);
+            return superseded.and_then(|w| w.upgrade());
         }
         removed = entry.remove().0;
         drop(shard);
-        match &removed.slot {
-            Slot::Live(weak) => weak.upgrade(),
-            Slot::Pending(_) => None,
-        }
+        removed.slot.upgrade()
     }
 
     /// A snapshot of the live entries: each shard is visited once, under its lock, and its
@@ -407,9 +426,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
         let mut out = Vec::new();
         self.shards.for_each(|shard| {
             for e in shard.table.iter() {
-                if let Slot::Live(weak) = &e.slot
-                    && let Some(value) = weak.upgrade()
-                {
+                if let Some(value) = e.slot.upgrade() {
                     out.push((e.key.clone(), value));
                 }
             }
