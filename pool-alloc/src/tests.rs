@@ -395,3 +395,49 @@ fn heap_is_send_only_through_raw_pointers() {
     fn assert_send<T: Send>() {}
     assert_send::<Heap>();
 }
+
+#[test]
+fn allocation_after_tls_teardown_uses_the_locked_heap() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static OK: AtomicUsize = AtomicUsize::new(0);
+    struct AllocOnDrop;
+    impl Drop for AllocOnDrop {
+        fn drop(&mut self) {
+            let a = PoolAlloc::new();
+            let l = Layout::from_size_align(24, 8).unwrap();
+            // SAFETY: the thread's heap pointer is valid (a sentinel here); blocks
+            // are freed once with their layout.
+            unsafe {
+                assert_eq!((*crate::thread::heap()).kind, crate::heap::kind::DEAD);
+                let p = a.alloc(l);
+                if !p.is_null() {
+                    fill(p, 24, 3);
+                    check(p, 24, 3);
+                    // this thread's heap is gone: the block came from the locked heap
+                    let q = a.alloc(l);
+                    assert!(!q.is_null() && q != p);
+                    a.dealloc(q, l);
+                    a.dealloc(p, l);
+                    OK.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+    thread_local! {
+        static LATE: AllocOnDrop = const { AllocOnDrop };
+    }
+    let t = std::thread::spawn(|| {
+        // Registered before the allocator's guard, so destroyed after it.
+        LATE.with(|_| {});
+        let a = PoolAlloc::new();
+        let l = Layout::from_size_align(24, 8).unwrap();
+        // SAFETY: freed once with its layout.
+        unsafe {
+            let p = a.alloc(l);
+            assert!(!p.is_null());
+            a.dealloc(p, l);
+        }
+    });
+    t.join().unwrap();
+    assert_eq!(OK.load(Ordering::SeqCst), 1);
+}
