@@ -3,9 +3,75 @@
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
 
 use crate::pool::Pool;
+use crate::slot::Slot;
 use crate::sync::Arc;
+
+/// Where a guard's object is: lent in place from a front slot (the fast path), or held by
+/// value (from the shared stacks or `create`).
+pub(crate) enum Loan<T> {
+    /// Lent from `slot`; `object` points into it. Valid while the guard lives: the slot is
+    /// `LENT` to this guard, and the pool (which owns the slot) outlives the guard.
+    Lent {
+        slot: NonNull<Slot<T>>,
+        object: NonNull<T>,
+    },
+    /// Held here. Always initialised, except inside `drop` and `detach`, which take it
+    /// exactly once.
+    Owned(ManuallyDrop<T>),
+}
+
+impl<T> Loan<T> {
+    #[inline(always)]
+    fn get(&self) -> &T {
+        match self {
+            // SAFETY: the slot is `LENT` to this guard, so the object is initialised and
+            // nobody else touches it; `&self` keeps the guard (and the pool) alive.
+            Loan::Lent { object, .. } => unsafe { object.as_ref() },
+            Loan::Owned(object) => object,
+        }
+    }
+
+    #[inline(always)]
+    fn get_mut(&mut self) -> &mut T {
+        match self {
+            // SAFETY: as in `get`, and `&mut self` makes the access exclusive.
+            Loan::Lent { object, .. } => unsafe { object.as_mut() },
+            Loan::Owned(object) => object,
+        }
+    }
+
+    /// Gives the object back to `pool` (reset, then kept or dropped).
+    ///
+    /// # Safety
+    /// Called at most once per loan (from the guard's `drop`), with the pool it came from.
+    #[inline(always)]
+    unsafe fn give_back(&mut self, pool: &Pool<T>) {
+        match self {
+            // SAFETY: the slot is `LENT` to this guard, which gives it up here, once.
+            Loan::Lent { slot, .. } => unsafe { pool.give_back_lent(slot.as_ref()) },
+            Loan::Owned(object) => {
+                // SAFETY: taken exactly once: the guard is being dropped.
+                pool.recycle(unsafe { ManuallyDrop::take(object) });
+            }
+        }
+    }
+
+    /// Takes the object out for good.
+    ///
+    /// # Safety
+    /// Called at most once per loan, and then the loan is never used again.
+    unsafe fn take(&mut self) -> T {
+        match self {
+            // SAFETY: the slot is `LENT` to this guard, which gives it up here, once.
+            Loan::Lent { slot, .. } => unsafe { slot.as_ref().take_lent() },
+            // SAFETY: taken exactly once, as the caller promises.
+            Loan::Owned(object) => unsafe { ManuallyDrop::take(object) },
+        }
+    }
+}
 
 /// An object on loan from a [`Pool`], borrowed from it; returned (reset, then kept or dropped)
 /// when this guard is dropped. Made by [`Pool::get`] and [`Pool::try_get`].
@@ -27,18 +93,22 @@ use crate::sync::Arc;
 /// shared(&pool.get());
 /// ```
 pub struct Pooled<'a, T> {
-    /// Always initialised, except inside `drop` and `detach`, which take it exactly once.
-    object: ManuallyDrop<T>,
+    loan: Loan<T>,
     pool: &'a Pool<T>,
 }
 
+// SAFETY: a guard owns its object exclusively (by value, or as the `LENT` holder of a slot,
+// which may give it back from any thread), so sending the guard sends a `T` and uses the
+// pool from another thread: `T: Send` (which also makes `Pool<T>: Sync`).
+unsafe impl<T: Send> Send for Pooled<'_, T> {}
+
+// SAFETY: `&Pooled` only gives `&T` and `&Pool<T>`: `T: Sync`, and `T: Send` for the pool.
+unsafe impl<T: Send + Sync> Sync for Pooled<'_, T> {}
+
 impl<'a, T> Pooled<'a, T> {
-    #[inline]
-    pub(crate) fn new(pool: &'a Pool<T>, object: T) -> Self {
-        Self {
-            object: ManuallyDrop::new(object),
-            pool,
-        }
+    #[inline(always)]
+    pub(crate) fn new(pool: &'a Pool<T>, loan: Loan<T>) -> Self {
+        Self { loan, pool }
     }
 
     /// Takes the object out for good: it will not go back to the pool.
@@ -54,7 +124,7 @@ impl<'a, T> Pooled<'a, T> {
     pub fn detach(self) -> T {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so the object is taken exactly once, here.
-        unsafe { ManuallyDrop::take(&mut this.object) }
+        unsafe { this.loan.take() }
     }
 
     /// The pool this object came from.
@@ -74,32 +144,31 @@ impl<'a, T> Pooled<'a, T> {
 impl<T> Deref for Pooled<'_, T> {
     type Target = T;
 
-    #[inline]
+    #[inline(always)]
     fn deref(&self) -> &T {
-        &self.object
+        self.loan.get()
     }
 }
 
 impl<T> DerefMut for Pooled<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.object
+        self.loan.get_mut()
     }
 }
 
 impl<T> Drop for Pooled<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        // SAFETY: `drop` runs once and `detach` forgets the guard, so the object is still
-        // initialised here and is taken exactly once.
-        let object = unsafe { ManuallyDrop::take(&mut self.object) };
-        self.pool.recycle(object);
+        // SAFETY: `drop` runs once and `detach` forgets the guard, so the loan is given back
+        // exactly once, to the pool it came from.
+        unsafe { self.loan.give_back(self.pool) };
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for Pooled<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Pooled").field(&*self.object).finish()
+        f.debug_tuple("Pooled").field(self.loan.get()).finish()
     }
 }
 
@@ -126,15 +195,21 @@ impl<T: fmt::Debug> fmt::Debug for Pooled<'_, T> {
 /// sent(pool.get_owned());
 /// ```
 pub struct OwnedPooled<T> {
+    loan: Loan<T>,
     /// Always initialised, except inside `drop` and `detach`, which take it exactly once.
-    object: ManuallyDrop<T>,
     pool: ManuallyDrop<Arc<Pool<T>>>,
 }
 
+// SAFETY: as for `Pooled`; the `Arc<Pool<T>>` is `Send` when `T: Send`.
+unsafe impl<T: Send> Send for OwnedPooled<T> {}
+
+// SAFETY: as for `Pooled`.
+unsafe impl<T: Send + Sync> Sync for OwnedPooled<T> {}
+
 impl<T> OwnedPooled<T> {
-    pub(crate) fn new(pool: Arc<Pool<T>>, object: T) -> Self {
+    pub(crate) fn new(pool: Arc<Pool<T>>, loan: Loan<T>) -> Self {
         Self {
-            object: ManuallyDrop::new(object),
+            loan,
             pool: ManuallyDrop::new(pool),
         }
     }
@@ -153,14 +228,10 @@ impl<T> OwnedPooled<T> {
     pub fn detach(self) -> T {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so the object and the `Arc` are each taken exactly
-        // once, here.
-        let (object, pool) = unsafe {
-            (
-                ManuallyDrop::take(&mut this.object),
-                ManuallyDrop::take(&mut this.pool),
-            )
-        };
-        drop(pool);
+        // once, here (the object first: the `Arc` keeps its slot alive).
+        let object = unsafe { this.loan.take() };
+        // SAFETY: as above.
+        drop(unsafe { ManuallyDrop::take(&mut this.pool) });
         object
     }
 
@@ -182,35 +253,32 @@ impl<T> OwnedPooled<T> {
 impl<T> Deref for OwnedPooled<T> {
     type Target = T;
 
-    #[inline]
+    #[inline(always)]
     fn deref(&self) -> &T {
-        &self.object
+        self.loan.get()
     }
 }
 
 impl<T> DerefMut for OwnedPooled<T> {
-    #[inline]
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.object
+        self.loan.get_mut()
     }
 }
 
 impl<T> Drop for OwnedPooled<T> {
     fn drop(&mut self) {
-        // SAFETY: `drop` runs once and `detach` forgets the guard, so both fields are still
-        // initialised here and each is taken exactly once.
-        let (object, pool) = unsafe {
-            (
-                ManuallyDrop::take(&mut self.object),
-                ManuallyDrop::take(&mut self.pool),
-            )
-        };
-        pool.recycle(object);
+        // SAFETY: `drop` runs once and `detach` forgets the guard, so the `Arc` is still
+        // initialised here and taken exactly once; it is dropped after the loan is given
+        // back (even if the reset panics), so the slot outlives the loan.
+        let pool = unsafe { ManuallyDrop::take(&mut self.pool) };
+        // SAFETY: as above, the loan is given back exactly once, to its own pool.
+        unsafe { self.loan.give_back(&pool) };
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for OwnedPooled<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("OwnedPooled").field(&*self.object).finish()
+        f.debug_tuple("OwnedPooled").field(self.loan.get()).finish()
     }
 }

@@ -6,11 +6,13 @@
 //! front slot, then to the shared stacks, and drops it when both are full.
 
 use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
 
-use crate::guard::{OwnedPooled, Pooled};
+use crate::guard::{Loan, OwnedPooled, Pooled};
 use crate::reset::Reset;
 use crate::shards::Shards;
-use crate::slot::Slot;
+use crate::slot::{Lend, Slot};
 use crate::stats::Stats;
 use crate::sync::{Arc, AtomicU64, Ordering};
 use crate::thread_index;
@@ -191,7 +193,7 @@ impl<T> Pool<T> {
     /// ```
     #[inline]
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
-        self.take_idle().map(|object| Pooled::new(self, object))
+        self.take_idle().map(|loan| Pooled::new(self, loan))
     }
 
     fn get_owned_impl(this: &Arc<Self>) -> OwnedPooled<T> {
@@ -200,7 +202,7 @@ impl<T> Pool<T> {
 
     fn try_get_owned_impl(this: &Arc<Self>) -> Option<OwnedPooled<T>> {
         this.take_idle()
-            .map(|object| OwnedPooled::new(Arc::clone(this), object))
+            .map(|loan| OwnedPooled::new(Arc::clone(this), loan))
     }
 
     /// Like [`get`](Pool::get), but the guard holds an `Arc` of the pool instead of a
@@ -281,8 +283,7 @@ impl<T> Pool<T> {
     /// ```
     pub fn trim(&self, keep: usize) -> usize {
         let own = thread_index::current().and_then(|i| self.slots.get(i));
-        // SAFETY: `own` is the slot of this thread's own index.
-        let own_full = own.is_some_and(|slot| unsafe { !slot.is_empty() });
+        let own_full = own.is_some_and(|slot| slot.idle() == 1);
         let mut doomed = self
             .shards
             .drain_to(keep.saturating_sub(usize::from(own_full)));
@@ -344,29 +345,37 @@ impl<T> Pool<T> {
         stats
     }
 
-    /// An idle object from this thread's front slot or the shared stacks.
-    #[inline]
-    fn take_idle(&self) -> Option<T> {
+    /// An idle object: lent in place from this thread's front slot, else popped from the
+    /// shared stacks.
+    #[inline(always)]
+    fn take_idle(&self) -> Option<Loan<T>> {
         let thread = thread_index::current();
         if let Some(slot) = thread.and_then(|i| self.slots.get(i)) {
             // SAFETY: `slot` is the slot of this thread's own index.
-            match unsafe { slot.take(self.generation.load(Ordering::Relaxed)) } {
-                Ok(Some(object)) => return Some(object),
-                Ok(None) => {}
-                Err(stale) => {
+            match unsafe { slot.lend(self.generation.load(Ordering::Relaxed)) } {
+                Lend::Lent(object) => {
+                    return Some(Loan::Lent {
+                        slot: NonNull::from(slot),
+                        object,
+                    });
+                }
+                Lend::Empty => {}
+                Lend::Stale(stale) => {
                     self.dropped_trimmed.fetch_add(1, Ordering::Relaxed);
                     drop(stale);
                 }
             }
         }
-        self.shards.pop(thread)
+        self.shards
+            .pop(thread)
+            .map(|object| Loan::Owned(ManuallyDrop::new(object)))
     }
 
-    #[inline]
-    fn take_or_create(&self) -> T {
+    #[inline(always)]
+    fn take_or_create(&self) -> Loan<T> {
         match self.take_idle() {
-            Some(object) => object,
-            None => self.create_new(),
+            Some(loan) => loan,
+            None => Loan::Owned(ManuallyDrop::new(self.create_new())),
         }
     }
 
@@ -406,6 +415,46 @@ impl<T> Pool<T> {
         }
     }
 
+    /// Takes back an object lent from `slot`: reset in place, then idle again or, when
+    /// refused, taken out and dropped.
+    ///
+    /// # Safety
+    /// The caller holds the guard `slot`'s object is lent to, and gives it up.
+    #[inline(always)]
+    pub(crate) unsafe fn give_back_lent(&self, slot: &Slot<T>) {
+        /// If the reset panics: take the object out (the slot becomes empty), count it as
+        /// refused, and drop it, once.
+        struct OnUnwind<'a, T>(&'a Slot<T>, &'a AtomicU64);
+        impl<T> Drop for OnUnwind<'_, T> {
+            fn drop(&mut self) {
+                self.1.fetch_add(1, Ordering::Relaxed);
+                // SAFETY: the slot is still lent to the guard being dropped.
+                drop(unsafe { self.0.take_lent() });
+            }
+        }
+        let on_unwind = OnUnwind(slot, &self.dropped_refused);
+        // SAFETY: the slot is lent to our caller's guard: the object is initialised and
+        // nobody else touches it until `give_back` or `take_lent`.
+        let keep = unsafe { slot.with_lent(|object| self.run_reset(object)) };
+        std::mem::forget(on_unwind);
+        if keep {
+            // SAFETY: as above; the guard gives the object up here.
+            unsafe { slot.give_back(self.generation.load(Ordering::Relaxed)) };
+        } else {
+            self.dropped_refused.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: as above.
+            drop(unsafe { slot.take_lent() });
+        }
+    }
+
+    #[inline(always)]
+    fn run_reset(&self, object: &mut T) -> bool {
+        match &self.reset {
+            ResetFn::Trait(reset) => reset(object),
+            ResetFn::Closure(reset) => reset(object),
+        }
+    }
+
     /// Runs the reset; if it panics, counts the object as refused (it is dropped by the
     /// unwinding, once, in the caller's frame).
     #[inline]
@@ -417,10 +466,7 @@ impl<T> Pool<T> {
             }
         }
         let on_panic = CountIfUnwinding(&self.dropped_refused);
-        let keep = match &self.reset {
-            ResetFn::Trait(reset) => reset(object),
-            ResetFn::Closure(reset) => reset(object),
-        };
+        let keep = self.run_reset(object);
         std::mem::forget(on_panic);
         keep
     }

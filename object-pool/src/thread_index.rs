@@ -58,6 +58,7 @@ struct Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         let index = self.index.replace(RELEASED);
+        forget_index();
         if index < RELEASED {
             registry(|r| r.release(index));
         }
@@ -74,7 +75,43 @@ fn registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
 
 #[cfg(not(loom))]
 std::thread_local! {
+    /// The lease, registered (with its destructor) on first use.
     static LEASE: Lease = const { Lease { index: Cell::new(UNASSIGNED) } };
+    /// A copy of the leased index with no destructor, so that reading it is one load.
+    static INDEX: Cell<usize> = const { Cell::new(UNASSIGNED) };
+}
+
+/// This thread's index, leasing one on first use; `None` once the thread is exiting.
+#[cfg(not(loom))]
+#[inline(always)]
+pub(crate) fn current() -> Option<usize> {
+    let index = INDEX.with(Cell::get);
+    if index < RELEASED {
+        Some(index)
+    } else if index == UNASSIGNED {
+        assign()
+    } else {
+        None
+    }
+}
+
+#[cfg(not(loom))]
+fn forget_index() {
+    INDEX.with(|i| i.set(RELEASED));
+}
+
+#[cfg(not(loom))]
+#[cold]
+fn assign() -> Option<usize> {
+    let index = LEASE
+        .try_with(|lease| {
+            let index = registry(Registry::acquire);
+            lease.index.set(index);
+            index
+        })
+        .ok();
+    INDEX.with(|i| i.set(index.unwrap_or(RELEASED)));
+    index
 }
 
 #[cfg(loom)]
@@ -92,8 +129,11 @@ crate::sync::thread_local! {
     static LEASE: Lease = Lease { index: Cell::new(UNASSIGNED) };
 }
 
+#[cfg(loom)]
+fn forget_index() {}
+
 /// This thread's index, leasing one on first use; `None` once the thread is exiting.
-#[inline]
+#[cfg(loom)]
 pub(crate) fn current() -> Option<usize> {
     LEASE
         .try_with(|lease| {
@@ -101,20 +141,15 @@ pub(crate) fn current() -> Option<usize> {
             if index < RELEASED {
                 Some(index)
             } else if index == UNASSIGNED {
-                Some(assign(lease))
+                let index = registry(Registry::acquire);
+                lease.index.set(index);
+                Some(index)
             } else {
                 None
             }
         })
         .ok()
         .flatten()
-}
-
-#[cold]
-fn assign(lease: &Lease) -> usize {
-    let index = registry(Registry::acquire);
-    lease.index.set(index);
-    index
 }
 
 #[cfg(test)]
