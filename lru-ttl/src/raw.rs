@@ -283,11 +283,19 @@ impl<K, V, X: Extra> Raw<K, V, X> {
     /// by doubling but never past `limit` entries. Without this, a full cache's table would
     /// double its buckets once tombstones run out, for nothing.
     /// `skip` names a node that is in the slab but not in the table (a slot being reused).
+    #[inline]
     fn make_room(&mut self, limit: usize, skip: u32) {
-        let len = self.table.len();
-        if len < self.table.capacity() {
+        if self.table.len() < self.table.capacity() {
             return;
         }
+        self.rebuild_or_grow(limit, skip);
+    }
+
+    /// The slow path of [`Raw::make_room`].
+    #[cold]
+    #[inline(never)]
+    fn rebuild_or_grow(&mut self, limit: usize, skip: u32) {
+        let len = self.table.len();
         let mask = self.table.num_buckets().saturating_sub(1);
         let full = if mask < 8 { mask } else { (mask + 1) / 8 * 7 };
         let nodes = &self.nodes;
@@ -308,6 +316,7 @@ impl<K, V, X: Extra> Raw<K, V, X> {
     /// Reuses the slot of `i` for a new entry (whose key must not be stored): the old
     /// key and value are returned, the new entry becomes the most recent (and the last
     /// on the second list). No allocation.
+    #[inline]
     pub(crate) fn replace_at(&mut self, i: u32, hash: u64, key: K, value: V, extra: X) -> (K, V) {
         let old_hash = self.nodes[i as usize].hash;
         match self.table.find_entry(old_hash, |&j| j == i) {
