@@ -18,7 +18,7 @@ use benches::rng::SplitMix64;
 use benches::traces::all_traces;
 use benches::zipf::{YCSB_THETA, Zipf};
 use cached::Cached;
-use criterion::{BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::num::NonZeroUsize;
@@ -601,6 +601,7 @@ fn main() {
     // Single thread: get hit, insert with eviction, the Zipf workload.
     {
         let mut g = c.benchmark_group("lru_ttl/single_thread");
+        g.throughput(Throughput::Elements(1));
         for param in ["get hit", "insert evicting", "zipf 90% read"] {
             bench_single::<lru_ttl::LruCache<u64, u64>>(&mut g, "lru-ttl", param, &lookups, &ops);
             bench_single::<lru::LruCache<u64, u64>>(&mut g, "lru", param, &lookups, &ops);
@@ -619,6 +620,8 @@ fn main() {
             } else {
                 format!("{threads} threads")
             };
+            // One iteration is one operation on each thread: throughput is the total.
+            g.throughput(Throughput::Elements(threads as u64));
             for (name, cache) in shared_members() {
                 for &op in &ops[..OPS / 2] {
                     shared_op(&*cache, op);
@@ -634,6 +637,7 @@ fn main() {
     // TTL caches (nothing expires within the run: this measures the bookkeeping).
     {
         let mut g = c.benchmark_group("lru_ttl/ttl_zipf");
+        g.throughput(Throughput::Elements(1));
         bench_single::<lru_ttl::TtlCache<u64, u64>>(
             &mut g,
             "lru-ttl",
@@ -648,6 +652,7 @@ fn main() {
             } else {
                 format!("sync, {threads} threads")
             };
+            g.throughput(Throughput::Elements(threads as u64));
             let members: Vec<(&str, Arc<dyn Shared + Send>)> = vec![
                 (
                     "lru-ttl",
@@ -676,6 +681,7 @@ fn main() {
             keys.iter().map(|&k| u64::from(single_op(&mut c, k))).sum()
         }
         for (trace, keys) in &traces {
+            g.throughput(Throughput::Elements(keys.len() as u64));
             g.bench_function(BenchmarkId::new("lru-ttl", trace), |b| {
                 b.iter(|| replay::<lru_ttl::LruCache<u64, u64>>(keys))
             });
