@@ -350,6 +350,9 @@ impl Core {
         unsafe {
             (*p).state = state::CURRENT;
             (*heap).current[class] = p;
+            if (*p).used.load(Ordering::Relaxed) == 0 && !(*p).free.is_null() {
+                Pool::reset_empty(p);
+            }
             if zero && (*p).zeroed {
                 let b = Pool::bump_one(p);
                 if !b.is_null() {

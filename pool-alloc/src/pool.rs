@@ -215,6 +215,23 @@ impl Pool {
         }
     }
 
+    /// Owner: forgets the free list of a pool with no live block and carves it
+    /// afresh from the start, so blocks are handed out in address order again
+    /// (a free list left by random-order frees scatters the next round).
+    ///
+    /// # Safety
+    ///
+    /// Called by the owner of an assigned pool whose `used` is 0 (so its remote
+    /// list is empty and no block is live).
+    pub(crate) unsafe fn reset_empty(pool: *mut Pool) {
+        // SAFETY: the caller owns the pool; nothing in it is live.
+        unsafe {
+            (*pool).free = ptr::null_mut();
+            (*pool).bump = pool.cast::<u8>().add(POOL_HEADER);
+            (*pool).zeroed = false;
+        }
+    }
+
     /// Owner: takes one never-used block, which is zero when `zeroed` is set.
     ///
     /// # Safety
