@@ -18,6 +18,12 @@ use std::time::{Duration, Instant};
 /// ```
 pub trait Clock {
     /// Time elapsed since this clock's origin.
+    ///
+    /// ```
+    /// use lru_ttl::{Clock, InstantClock};
+    /// let clock = InstantClock::new();
+    /// assert!(clock.now() < std::time::Duration::from_secs(3600));
+    /// ```
     fn now(&self) -> Duration;
 }
 

@@ -95,6 +95,11 @@ pub mod __private {
     pub use crate::sync::LazyLock;
 
     /// Accepts `128` or `None` (or `Some(128)`) as a maxsize.
+    ///
+    /// ```
+    /// assert_eq!(lru_ttl::__private::maxsize(5), Some(5));
+    /// assert_eq!(lru_ttl::__private::maxsize(None), None);
+    /// ```
     pub fn maxsize(m: impl Into<Option<usize>>) -> Option<usize> {
         m.into()
     }

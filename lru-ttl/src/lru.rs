@@ -239,6 +239,13 @@ impl<K, V> Policy for LruCore<K, V> {
 /// assert_eq!(evicted, Some(("b", 2)));
 /// assert_eq!(cache.iter().collect::<Vec<_>>(), [(&"c", &3), (&"a", &1)]);
 /// ```
+///
+/// It is `Send` only when its keys and values are:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(lru_ttl::LruCache::<std::rc::Rc<u8>, u8>::new(1));
+/// ```
 pub struct LruCache<K, V, S = DefaultHashBuilder> {
     core: LruCore<K, V>,
     hasher: S,

@@ -24,6 +24,15 @@ use std::time::Duration;
 /// let info = memo.cache_info();
 /// assert_eq!((info.misses, info.currsize), (81, 81));
 /// ```
+///
+/// Like the caches, it can be shared between threads only when its keys and results are
+/// `Send`:
+///
+/// ```compile_fail
+/// fn shared<T: Sync>(_: &T) {}
+/// let memo: lru_ttl::Memoize<u8, std::rc::Rc<u8>> = lru_ttl::Memoize::lru(Some(1));
+/// shared(&memo);
+/// ```
 pub struct Memoize<K, V> {
     inner: Inner<K, V>,
 }
@@ -130,7 +139,10 @@ impl<K, V> fmt::Debug for Memoize<K, V> {
 /// The first line names a `static` [`Memoize`] holding the results, with `maxsize = N`
 /// (`None` for no bound) or `ttl = DURATION` (optionally `, maxsize = N`); the function
 /// follows. Arguments must be `Clone + Hash + Eq + Send`, the result `Clone + Send`. The
-/// static gives `cache_info()` and `cache_clear()`.
+/// static gives `cache_info()` and `cache_clear()`. The body runs with no lock held, so it
+/// may call the function recursively; a recursion that comes back to arguments still
+/// being computed (a cycle) waits forever, where Python's `lru_cache` would recurse
+/// forever.
 ///
 /// ```
 /// use lru_ttl::lru_cache;

@@ -380,6 +380,13 @@ impl<K, V, C: Clock + Clone> Policy for TtlCore<K, V, C> {
 /// assert_eq!(cache.get("a"), Some(&1));
 /// assert_eq!(cache.get("b"), None);        // expired at exactly its ttl
 /// ```
+///
+/// It is `Send` only when its keys and values are:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(lru_ttl::TtlCache::<u8, std::rc::Rc<u8>>::new(std::time::Duration::from_secs(1)));
+/// ```
 pub struct TtlCache<K, V, C = InstantClock, S = DefaultHashBuilder> {
     core: TtlCore<K, V, C>,
     hasher: S,
