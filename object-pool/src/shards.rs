@@ -90,7 +90,7 @@ impl<T> Shards<T> {
         let shard = &self.shards[self.home(thread)];
         let mut stack = shard.stack.lock();
         stack.push(object);
-        shard.len.store(stack.len(), Ordering::Relaxed);
+        shard.len.store(stack.len(), Ordering::Release);
         drop(stack);
         self.returned.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -103,12 +103,12 @@ impl<T> Shards<T> {
         let n = self.shards.len();
         for k in 0..n {
             let shard = &self.shards[(home + k) % n];
-            if shard.len.load(Ordering::Relaxed) == 0 {
+            if shard.len.load(Ordering::Acquire) == 0 {
                 continue;
             }
             let mut stack = shard.stack.lock();
             let object = stack.pop();
-            shard.len.store(stack.len(), Ordering::Relaxed);
+            shard.len.store(stack.len(), Ordering::Release);
             drop(stack);
             if let Some(object) = object {
                 self.reserved.fetch_sub(1, Ordering::Relaxed);
@@ -131,7 +131,7 @@ impl<T> Shards<T> {
             let mut stack = shard.stack.lock();
             let k = excess.min(stack.len());
             out.extend(stack.drain(..k));
-            shard.len.store(stack.len(), Ordering::Relaxed);
+            shard.len.store(stack.len(), Ordering::Release);
             drop(stack);
             self.reserved.fetch_sub(k, Ordering::Relaxed);
             excess -= k;

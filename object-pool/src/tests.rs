@@ -360,3 +360,32 @@ fn debug_output_names_the_pool() {
     assert!(format!("{pool:?}").starts_with("Pool {"));
     assert_eq!(format!("{g:?}"), "Pooled([])");
 }
+
+#[test]
+fn lent_guard_given_back_on_another_thread_refills_the_slot() {
+    let (pool, drops) = tracked_pool(4);
+    let pool = Arc::new(pool);
+    drop(pool.get()); // this thread's slot now holds the object
+    let lent = pool.get_owned(); // lent in place from the slot
+    let elsewhere = pool.get(); // the slot is busy: a second object is created
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            lent.hold();
+            lent.release();
+        });
+    });
+    drop(elsewhere);
+    let s = pool.stats();
+    assert_eq!((s.created, s.reused, s.idle), (2, 1, 2));
+    let again = pool.get(); // from the slot again
+    again.hold();
+    again.release();
+    drop(again);
+    assert_eq!(pool.stats().reused, 2);
+    let detached = pool.get().detach(); // detaching a lent object empties the slot
+    assert_eq!(pool.stats().idle, 1);
+    drop(detached);
+    assert_eq!(drops.load(SeqCst), 1);
+    drop(pool);
+    assert_eq!(drops.load(SeqCst), 2);
+}

@@ -43,6 +43,21 @@ impl Reset for Tracked {
     }
 }
 
+/// Executions explored by the model running now (printed, to see that the bound is sane).
+static EXECUTIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// Executions of the stealing model in which the main thread stole from shard 1.
+static STEALS: AtomicUsize = AtomicUsize::new(0);
+
+fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
+    EXECUTIONS.store(0, SeqCst);
+    loom::model(move || {
+        EXECUTIONS.fetch_add(1, SeqCst);
+        f();
+    });
+    eprintln!("{name}: {} executions", EXECUTIONS.load(SeqCst));
+}
+
 fn pool(max_retained: usize) -> (Pool<Tracked>, std::sync::Arc<AtomicUsize>) {
     let drops = std::sync::Arc::new(AtomicUsize::new(0));
     let d = std::sync::Arc::clone(&drops);
@@ -66,7 +81,7 @@ fn check_and_drop(pool: Pool<Tracked>, drops: &AtomicUsize, max_retained: usize)
 
 #[test]
 fn concurrent_get_and_return_with_the_cap_reached() {
-    loom::model(|| {
+    model("concurrent_get_and_return_with_the_cap_reached", || {
         let (pool, drops) = pool(2);
         let pool = Arc::new(pool);
         // The main thread takes index 0 (the front slot) and fills it: one place of two.
@@ -93,7 +108,7 @@ fn concurrent_get_and_return_with_the_cap_reached() {
 
 #[test]
 fn stealing_from_another_shard() {
-    loom::model(|| {
+    model("stealing_from_another_shard", || {
         let (pool, drops) = pool(4);
         let pool = Arc::new(pool);
         drop(pool.get()); // main: index 0, home shard 0, front slot filled
@@ -107,19 +122,24 @@ fn stealing_from_another_shard() {
                 drop((a, b));
             })
         };
-        // Main holds its slot's object, so its next get must come from the shards
-        // (shard 0 is empty: stealing from shard 1) or be created.
+        // Main holds its slot's object, so its next gets come from the shards (its home
+        // shard 0 is empty: stealing from shard 1) or are created; its returns go to
+        // shard 0, competing with the other thread for the budget.
         let mine = pool.get();
+        let extra = pool.get();
         let stolen = pool.try_get();
         if let Some(s) = &stolen {
             s.use_it();
+            STEALS.fetch_add(1, SeqCst);
         }
+        extra.use_it();
         mine.use_it();
-        drop((mine, stolen));
+        drop((mine, extra, stolen));
         other.join().unwrap();
         // Everything idle is reachable from here.
+        let idle = pool.stats().idle;
         let all: Vec<_> = std::iter::from_fn(|| pool.try_get()).collect();
-        assert_eq!(all.len(), pool.stats().idle + all.len() - pool.stats().idle);
+        assert_eq!(all.len(), idle);
         for t in &all {
             t.use_it();
         }
@@ -127,11 +147,15 @@ fn stealing_from_another_shard() {
         let pool = Arc::try_unwrap(pool).unwrap();
         check_and_drop(pool, &drops, 4);
     });
+    assert!(
+        STEALS.load(SeqCst) > 0,
+        "some interleaving must steal from the other shard"
+    );
 }
 
 #[test]
 fn owned_guard_dropped_on_another_thread() {
-    loom::model(|| {
+    model("owned_guard_dropped_on_another_thread", || {
         let (pool, drops) = pool(2);
         let pool = Arc::new(pool);
         drop(pool.get()); // main: index 0, its front slot now holds the object
@@ -156,22 +180,25 @@ fn owned_guard_dropped_on_another_thread() {
 
 #[test]
 fn lent_object_detached_on_another_thread_while_clearing() {
-    loom::model(|| {
-        let (pool, drops) = pool(2);
-        let pool = Arc::new(pool);
-        // Main lends its front slot's object to a guard that another thread detaches, while
-        // main clears the pool: the slot is lent, so `clear` must not touch it.
-        drop(pool.get());
-        let guard = Pool::get_owned(&pool);
-        let other = thread::spawn(move || {
-            guard.use_it();
-            guard.detach()
-        });
-        assert_eq!(pool.clear(), 0);
-        let detached = other.join().unwrap();
-        detached.use_it();
-        drop(detached);
-        let pool = Arc::try_unwrap(pool).unwrap();
-        check_and_drop(pool, &drops, 2);
-    });
+    model(
+        "lent_object_detached_on_another_thread_while_clearing",
+        || {
+            let (pool, drops) = pool(2);
+            let pool = Arc::new(pool);
+            // Main lends its front slot's object to a guard that another thread detaches, while
+            // main clears the pool: the slot is lent, so `clear` must not touch it.
+            drop(pool.get());
+            let guard = Pool::get_owned(&pool);
+            let other = thread::spawn(move || {
+                guard.use_it();
+                guard.detach()
+            });
+            assert_eq!(pool.clear(), 0);
+            let detached = other.join().unwrap();
+            detached.use_it();
+            drop(detached);
+            let pool = Arc::try_unwrap(pool).unwrap();
+            check_and_drop(pool, &drops, 2);
+        },
+    );
 }
