@@ -100,7 +100,8 @@ const _: () = {
     send_sync::<Stats>();
 };
 
-#[cfg(test)]
+// The unit tests use std's threads and `Arc`; under loom only `tests/loom.rs` runs.
+#[cfg(all(test, not(loom)))]
 mod tests;
 
 /// The README's examples, run as doctests.

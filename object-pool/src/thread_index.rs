@@ -164,7 +164,7 @@ pub(crate) fn current() -> Option<usize> {
         .flatten()
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
