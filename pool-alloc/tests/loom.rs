@@ -92,8 +92,9 @@ fn owner_and_two_remote_freers() {
     });
 }
 
-/// A full pool moves to the full list; a remote free and an owner free into it
-/// bring it back without losing a block.
+/// A full pool moves to the full list; an owner free brings it back to the
+/// partial list, and the owner takes it up again and drains its remote list
+/// while another thread pushes onto it. No block is lost or handed out twice.
 #[test]
 fn full_pool_hand_back() {
     loom::model(|| {
@@ -105,11 +106,12 @@ fn full_pool_hand_back() {
         let blocks: Vec<P> = (0..15).map(|_| P(unsafe { core.alloc(h, l) })).collect();
         // One more: the first pool is exhausted and goes to the full list.
         // SAFETY: as above.
-        let extra = unsafe { core.alloc(h, l) };
+        let mut second: Vec<P> = vec![P(unsafe { core.alloc(h, l) })];
         let remote = blocks[0];
         let c2 = core.clone();
         let t = thread::spawn(move || {
             let mine = c2.new_heap();
+            fill(remote.0, 5);
             // SAFETY: freed once, here.
             unsafe {
                 c2.dealloc(mine, remote.0, l);
@@ -118,17 +120,29 @@ fn full_pool_hand_back() {
         });
         // SAFETY: `h` is ours; each block is freed once.
         unsafe {
-            core.dealloc(h, blocks[1].0, l); // owner free into the full pool
-            let again = core.alloc(h, l);
-            core.dealloc(h, again, l);
+            thread::yield_now();
+            // owner free into the full pool: it moves to the partial list
+            core.dealloc(h, blocks[1].0, l);
+            // use up the second pool, then take the first one back and drain its
+            // remote list (racing the other thread's push)
+            for _ in 0..16 {
+                let p = core.alloc(h, l);
+                assert!(!p.is_null());
+                assert!(
+                    !blocks[2..].iter().any(|b| b.0 == p),
+                    "live block handed out"
+                );
+                assert!(!second.iter().any(|b| b.0 == p), "live block handed out");
+                fill(p, 6);
+                second.push(P(p));
+            }
         }
         t.join().unwrap();
         // SAFETY: as above.
         unsafe {
-            for b in &blocks[2..] {
+            for b in blocks[2..].iter().chain(second.iter()) {
                 core.dealloc(h, b.0, l);
             }
-            core.dealloc(h, extra, l);
             core.collect_heap(h);
             core.retire_heap(h);
         }
