@@ -115,3 +115,8 @@ const _: () = {
     send_sync::<WeakSet<str>>();
     send_sync::<Interner<str>>();
 };
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
