@@ -94,8 +94,13 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// ```
     pub fn get_or_insert_arc_with(&self, key: K, make: impl FnOnce() -> Arc<V>) -> Arc<V> {
         let hash = self.hasher.hash_one(&key);
-        let token = match self.claim(hash, key) {
-            Ok(value) => return value,
+        let mut garbage = Vec::new();
+        let token = match self.claim(hash, key, &mut garbage) {
+            Ok(value) => {
+                // A purged key's `Drop` may panic: `value` is a local, dropped if so.
+                drop(garbage);
+                return value;
+            }
             Err(token) => token,
         };
         let abandon = Abandon {
@@ -103,6 +108,8 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
             hash,
             token,
         };
+        // Unlocked, and with the marker guarded: a panicking `Drop` here releases it.
+        drop(garbage);
         let value = make();
         std::mem::forget(abandon);
         self.publish(hash, token, value)
@@ -110,8 +117,8 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
 
     /// The live value under `key` (waiting out a creation in progress), or else the token of
     /// the marker this caller stored and must now fill.
-    fn claim(&self, hash: u64, key: K) -> Result<Arc<V>, u64> {
-        let mut garbage = Vec::new();
+    /// Purged entries go to `garbage`, for the caller to drop unlocked.
+    fn claim(&self, hash: u64, key: K, garbage: &mut Vec<ValueEntry<K, V>>) -> Result<Arc<V>, u64> {
         let mut shard = self.shards.lock(hash);
         loop {
             let token = shard.new_token();
@@ -139,7 +146,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
                     }
                 },
                 None => {
-                    shard.grow_check(&mut garbage);
+                    shard.grow_check(garbage);
                     shard.insert_new(ValueEntry {
                         hash,
                         key,
@@ -183,7 +190,13 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
         };
         self.shards.wake(hash, &shard);
         drop(shard);
-        // Our value, if it lost, is dropped here, unlocked.
-        winner.unwrap_or(value)
+        match winner {
+            Some(inserted) => {
+                // Ours lost; its `Drop` runs unlocked, while `inserted` is a local.
+                drop(value);
+                inserted
+            }
+            None => value,
+        }
     }
 }

@@ -253,7 +253,7 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
         let mut garbage = Vec::new();
         let mut upgraded = None;
         let mut shard = self.shards.lock(hash);
-        match shard
+        let previous = match shard
             .table
             .find_mut(hash, |e| matches_key(e, hash, &**key, &mut upgraded))
         {
@@ -267,7 +267,12 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
                 });
                 None
             }
-        }
+        };
+        drop(shard);
+        // User `Drop`s run unlocked, while `previous` is a local (dropped if one unwinds).
+        drop(upgraded);
+        drop(garbage);
+        previous
     }
 
     /// A clone of the value of the live key equal to `key`.
@@ -288,10 +293,15 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
         let hash = self.hasher.hash_one(key);
         let mut upgraded = None;
         let shard = self.shards.lock(hash);
-        shard
+        let value = shard
             .table
             .find(hash, |e| matches_key(e, hash, key, &mut upgraded))
-            .map(|e| e.value.clone())
+            .map(|e| e.value.clone());
+        drop(shard);
+        // If this was the key's last strong reference, `K::drop` runs here, unlocked, while
+        // `value` is a local (dropped if it unwinds).
+        drop(upgraded);
+        value
     }
 
     /// The stored key object equal to `key`, if it is alive.
@@ -317,7 +327,12 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
                 .find(hash, |e| matches_key(e, hash, key, &mut upgraded))
                 .is_some()
         };
-        if found { upgraded } else { None }
+        if found {
+            upgraded
+        } else {
+            drop(upgraded);
+            None
+        }
     }
 
     /// Whether a live key equal to `key` is stored.
@@ -364,7 +379,14 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
                 .ok()
                 .map(|entry| entry.remove().0)
         };
-        removed.map(|e| e.value)
+        drop(upgraded);
+        let KeyEntry {
+            key: dead, value, ..
+        } = removed?;
+        // Dropping a `Weak` runs no user code, but keep the order safe anyway: `value` is a
+        // local while anything else drops.
+        drop(dead);
+        Some(value)
     }
 
     /// The live key equal to `key`, or else `make()` stored with `value()`. Used by
@@ -397,6 +419,10 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
             key: Arc::downgrade(&made),
             value,
         });
+        drop(shard);
+        // `made` is a local while the purged entries (and their values) drop.
+        drop(upgraded);
+        drop(garbage);
         (made, true)
     }
 }

@@ -341,14 +341,14 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
         let hash = self.hasher.hash_one(&key);
         let weak = Arc::downgrade(value);
         let mut garbage = Vec::new();
-        let mut _spare_key = None;
+        let mut spare_key = None;
         let mut shard = self.shards.lock(hash);
-        match shard
+        let previous = match shard
             .table
             .find_mut(hash, |e| e.hash == hash && e.key == key)
         {
             Some(entry) => {
-                _spare_key = Some(key);
+                spare_key = Some(key);
                 match &mut entry.slot {
                     Slot::Live(old) => std::mem::replace(old, weak).upgrade(),
                     Slot::Pending { superseded, .. } => {
@@ -365,8 +365,13 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
                 });
                 None
             }
-        }
-        // `shard` unlocks here, then `_spare_key` and `garbage` drop.
+        };
+        drop(shard);
+        // User `Drop`s run unlocked, and while `previous` is a local: if one panics, unwinding
+        // drops `previous` too (a value already in the return slot would leak).
+        drop(spare_key);
+        drop(garbage);
+        previous
     }
 
     /// Removes `key` and returns its value if it was alive. A key whose value a
@@ -401,7 +406,10 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
         }
         removed = entry.remove().0;
         drop(shard);
-        removed.slot.upgrade()
+        let value = removed.slot.upgrade();
+        // The key's `Drop` may panic: `value` is a local then, so unwinding drops it.
+        drop(removed);
+        value
     }
 
     /// A snapshot of the live entries: each shard is visited once, under its lock, and its

@@ -82,12 +82,15 @@ fn quiet<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
 fn value_cache_survives_panicking_hash_eq_drop_and_closure() {
     let script = Script::default();
     let values_dropped = AtomicUsize::new(0);
-    let mut values_made = 0;
+    let values_made = AtomicUsize::new(0);
+    let new_value = || {
+        values_made.fetch_add(1, Ordering::SeqCst);
+        Value(&values_dropped)
+    };
     let cache: WeakValueCache<Key<'_>, Value<'_>> = WeakValueCache::with_shards(2);
     let mut held = Vec::new();
     for id in 0..20 {
-        let v = Arc::new(Value(&values_dropped));
-        values_made += 1;
+        let v = Arc::new(new_value());
         cache.insert(Key::new(id, &script), &v);
         held.push(v);
     }
@@ -103,10 +106,7 @@ fn value_cache_survives_panicking_hash_eq_drop_and_closure() {
     script.panic_in_eq.store(true, Ordering::SeqCst);
     assert!(quiet(|| cache.get(&Key::new(3, &script))).is_err());
     assert!(quiet(|| cache.remove(&Key::new(3, &script))).is_err());
-    assert!(
-        quiet(|| cache.get_or_insert_with(Key::new(4, &script), || Value(&values_dropped)))
-            .is_err()
-    );
+    assert!(quiet(|| cache.get_or_insert_with(Key::new(4, &script), new_value)).is_err());
     script.panic_in_eq.store(false, Ordering::SeqCst);
     assert_eq!(cache.len(), 20);
     assert!(cache.get(&Key::new(3, &script)).is_some());
@@ -114,8 +114,7 @@ fn value_cache_survives_panicking_hash_eq_drop_and_closure() {
     // The closure panics: its in-flight marker goes, the key stays absent, then works.
     assert!(quiet(|| cache.get_or_insert_with(Key::new(100, &script), || panic!("make"))).is_err());
     assert_eq!(cache.len(), 20);
-    let v = cache.get_or_insert_with(Key::new(100, &script), || Value(&values_dropped));
-    values_made += 1;
+    let v = cache.get_or_insert_with(Key::new(100, &script), new_value);
     held.push(v);
     assert_eq!(cache.live_len(), 21);
 
@@ -133,17 +132,28 @@ fn value_cache_survives_panicking_hash_eq_drop_and_closure() {
     assert!((20..=21).contains(&after), "{after}");
     assert_eq!(cache.len(), cache.live_len());
 
-    // Drop of a removed key panics: it runs after the unlock; the entry is gone.
+    // Drop of a removed key panics: it runs after the unlock; the entry is gone, and the value
+    // upgraded for the return is not leaked (its strong count is back to the test's one).
     script.panic_in_drop_of.store(5 + 1, Ordering::SeqCst);
     assert!(quiet(|| cache.remove(&5)).is_err());
     script.panic_in_drop_of.store(0, Ordering::SeqCst);
     assert!(cache.get(&5).is_none());
     assert_eq!(cache.len(), after - 1);
+    assert_eq!(Arc::strong_count(&held[5]), 1, "remove leaked its result");
+
+    // Drop of the spare key of an insert over an existing key panics: same guarantees.
+    script.panic_in_drop_of.store(6 + 1, Ordering::SeqCst);
+    let replacement = Arc::new(Value(&values_dropped));
+    values_made.fetch_add(1, Ordering::SeqCst);
+    assert!(quiet(|| cache.insert(Key::new(6, &script), &replacement)).is_err());
+    script.panic_in_drop_of.store(0, Ordering::SeqCst);
+    assert_eq!(Arc::strong_count(&held[6]), 1, "insert leaked its result");
+    assert!(Arc::ptr_eq(&cache.get(&6).unwrap(), &replacement));
+    held.push(replacement);
 
     // Everything is still usable, then everything is dropped exactly once.
     for id in 0..30 {
-        let _ = cache.get_or_insert_with(Key::new(id, &script), || Value(&values_dropped));
-        values_made += 1;
+        let _ = cache.get_or_insert_with(Key::new(id, &script), new_value);
     }
     drop(held);
     drop(cache);
@@ -152,9 +162,11 @@ fn value_cache_survives_panicking_hash_eq_drop_and_closure() {
         script.made.load(Ordering::SeqCst),
         "every key dropped once"
     );
-    // get_or_insert_with on a live key does not call the closure, so fewer values were made
-    // than counted above; every value that was made was dropped, and none twice.
-    assert!(values_dropped.load(Ordering::SeqCst) <= values_made);
+    assert_eq!(
+        values_dropped.load(Ordering::SeqCst),
+        values_made.load(Ordering::SeqCst),
+        "every value dropped once"
+    );
 }
 
 #[test]
