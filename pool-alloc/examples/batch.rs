@@ -1,7 +1,8 @@
 //! Batch stress: allocate 10,000 blocks, touch each, free them in allocation
-//! order; repeat. Prints microseconds per batch.
+//! order (or a fixed random order with `random`); repeat. Prints microseconds
+//! per batch.
 //!
-//! `cargo run --release -p pool-alloc --example batch [rounds] [size]`
+//! `cargo run --release -p pool-alloc --example batch [rounds] [size] [random]`
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
@@ -13,7 +14,18 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5000);
     let size: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(64);
+    let random = args.next().is_some_and(|s| s == "random");
     let layout = Layout::from_size_align(size, 8).expect("layout");
+    let mut order: Vec<usize> = (0..10_000).collect();
+    if random {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for i in (1..order.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            order.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+    }
     let mut ptrs = vec![std::ptr::null_mut::<u8>(); 10_000];
     let start = Instant::now();
     for _ in 0..rounds {
@@ -25,9 +37,9 @@ fn main() {
             unsafe { p.write(1) };
             *slot = p;
         }
-        for &p in &ptrs {
+        for &i in &order {
             // SAFETY: allocated above with `layout`, freed once.
-            unsafe { A.dealloc(black_box(p), layout) };
+            unsafe { A.dealloc(black_box(ptrs[i]), layout) };
         }
     }
     let el = start.elapsed();
