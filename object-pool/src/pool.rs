@@ -402,7 +402,7 @@ impl<T> Pool<T> {
             self.dropped_refused.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        if let Some(slot) = slot {
+        if slot_free && let Some(slot) = slot {
             let generation = self.generation.load(Ordering::Relaxed);
             // SAFETY: `slot` is the slot of this thread's own index.
             match unsafe { slot.store(object, generation, || self.shards.reserve()) } {

@@ -15,25 +15,38 @@
 
 use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering};
 
-/// One shard: a stack and its length, published for stealers and statistics.
+/// One shard: a stack, its length (published for stealers and statistics) and its counters,
+/// which are written only under the stack's lock (a load and a store, no read-modify-write).
 #[derive(Debug)]
 #[repr(align(128))]
 struct Shard<T> {
     stack: Mutex<Vec<T>>,
     len: AtomicUsize,
+    /// Pops served here.
+    reused: AtomicU64,
+    /// Pushes kept here.
+    returned: AtomicU64,
+}
+
+/// A value on its own cache line, so that writing it does not slow readers of its
+/// neighbours.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// Adds one to a counter whose writers are serialised by a lock.
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
 /// The shared stacks of one pool.
 #[derive(Debug)]
 pub(crate) struct Shards<T> {
     shards: Box<[Shard<T>]>,
-    /// Objects in the shards, pushes in flight and slot tokens; never above `cap`.
-    reserved: AtomicUsize,
+    /// Objects in the shards, pushes in flight and slot tokens; never above `cap`. The only
+    /// value all threads write on the slow path, so on its own cache line.
+    reserved: Padded<AtomicUsize>,
     cap: usize,
-    /// Pops served from the shards.
-    reused: AtomicU64,
-    /// Pushes kept in the shards.
-    returned: AtomicU64,
 }
 
 impl<T> Shards<T> {
@@ -44,12 +57,12 @@ impl<T> Shards<T> {
                 .map(|_| Shard {
                     stack: Mutex::new(Vec::new()),
                     len: AtomicUsize::new(0),
+                    reused: AtomicU64::new(0),
+                    returned: AtomicU64::new(0),
                 })
                 .collect(),
-            reserved: AtomicUsize::new(0),
+            reserved: Padded(AtomicUsize::new(0)),
             cap,
-            reused: AtomicU64::new(0),
-            returned: AtomicU64::new(0),
         }
     }
 
@@ -59,17 +72,17 @@ impl<T> Shards<T> {
 
     /// Whether a place is free (a hint: other threads may take it first).
     pub(crate) fn has_room(&self) -> bool {
-        self.reserved.load(Ordering::Relaxed) < self.cap
+        self.reserved.0.load(Ordering::Relaxed) < self.cap
     }
 
     /// Reserves one place of the budget; `false` when all `cap` are taken.
     pub(crate) fn reserve(&self) -> bool {
-        let mut reserved = self.reserved.load(Ordering::Relaxed);
+        let mut reserved = self.reserved.0.load(Ordering::Relaxed);
         loop {
             if reserved >= self.cap {
                 return false;
             }
-            match self.reserved.compare_exchange_weak(
+            match self.reserved.0.compare_exchange_weak(
                 reserved,
                 reserved + 1,
                 Ordering::Relaxed,
@@ -91,8 +104,8 @@ impl<T> Shards<T> {
         let mut stack = shard.stack.lock();
         stack.push(object);
         shard.len.store(stack.len(), Ordering::Release);
+        bump(&shard.returned);
         drop(stack);
-        self.returned.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -108,11 +121,13 @@ impl<T> Shards<T> {
             }
             let mut stack = shard.stack.lock();
             let object = stack.pop();
-            shard.len.store(stack.len(), Ordering::Release);
+            if object.is_some() {
+                shard.len.store(stack.len(), Ordering::Release);
+                bump(&shard.reused);
+            }
             drop(stack);
             if let Some(object) = object {
-                self.reserved.fetch_sub(1, Ordering::Relaxed);
-                self.reused.fetch_add(1, Ordering::Relaxed);
+                self.reserved.0.fetch_sub(1, Ordering::Relaxed);
                 return Some(object);
             }
         }
@@ -133,7 +148,7 @@ impl<T> Shards<T> {
             out.extend(stack.drain(..k));
             shard.len.store(stack.len(), Ordering::Release);
             drop(stack);
-            self.reserved.fetch_sub(k, Ordering::Relaxed);
+            self.reserved.0.fetch_sub(k, Ordering::Relaxed);
             excess -= k;
         }
         out
@@ -149,12 +164,18 @@ impl<T> Shards<T> {
 
     /// Pops served from the shards so far.
     pub(crate) fn reused(&self) -> u64 {
-        self.reused.load(Ordering::Relaxed)
+        self.shards
+            .iter()
+            .map(|s| s.reused.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Pushes kept in the shards so far.
     pub(crate) fn returned(&self) -> u64 {
-        self.returned.load(Ordering::Relaxed)
+        self.shards
+            .iter()
+            .map(|s| s.returned.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// How many shards there are.
