@@ -14,3 +14,8 @@ pub mod report;
 pub mod rng;
 pub mod traces;
 pub mod zipf;
+
+/// The root README's quick starts, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct RootReadme;
