@@ -131,7 +131,9 @@ pub fn format_table(group: &str, baseline: &str, rows: &[Measurement]) -> String
     let mut params: Vec<&str> = rows.iter().map(|m| m.parameter.as_str()).collect();
     params.dedup();
     for param in params {
-        let block: Vec<&Measurement> = rows.iter().filter(|m| m.parameter == param).collect();
+        let mut block: Vec<&Measurement> = rows.iter().filter(|m| m.parameter == param).collect();
+        // The baseline first, then the others in name order (rows arrive sorted by name).
+        block.sort_by_key(|m| m.function != baseline);
         let base = block
             .iter()
             .find(|m| m.function == baseline)
@@ -231,6 +233,10 @@ mod tests {
         assert_eq!(rows[0].median_ns, 12.5);
         let table = format_table("g", "ours", &rows);
         assert!(table.contains("2.00x"), "{table}");
+        let table = format_table("g", "peer", &rows);
+        let (peer_at, ours_at) = (table.find("peer ").unwrap(), table.find("ours ").unwrap());
+        assert!(peer_at < ours_at, "baseline listed first: {table}");
+        assert!(table.contains("0.50x"), "{table}");
         assert!(read_group(&dir, "other", None).is_empty());
         fs::remove_dir_all(&dir).unwrap();
     }
