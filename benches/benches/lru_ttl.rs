@@ -15,6 +15,7 @@
 
 use benches::report;
 use benches::rng::SplitMix64;
+use benches::threads::parallel;
 use benches::traces::all_traces;
 use benches::zipf::{YCSB_THETA, Zipf};
 use cached::Cached;
@@ -22,9 +23,9 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------
 // Counting allocator (off except while measuring bytes per entry).
@@ -341,29 +342,14 @@ fn shared_members() -> Vec<(&'static str, Arc<dyn Shared + Send>)> {
     ]
 }
 
-/// Runs `iters` operations on each of `threads` threads (each from its own offset in
-/// `ops`) and returns the wall time from the common start to the last finish.
+/// Runs `iters` operations on each of `threads` threads at once, each from its own offset in
+/// `ops`; the slowest thread's time ([`parallel`]).
 fn run_threads(cache: &(dyn Shared + Send), ops: &[u64], threads: usize, iters: u64) -> Duration {
-    let barrier = Barrier::new(threads + 1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let barrier = &barrier;
-                s.spawn(move || {
-                    let first = t * (OPS / threads) + 12_345;
-                    barrier.wait();
-                    for i in (first..).take(iters as usize) {
-                        black_box(shared_op(cache, ops[i & MASK]));
-                    }
-                })
-            })
-            .collect();
-        barrier.wait();
-        let start = Instant::now();
-        for h in handles {
-            h.join().unwrap();
+    parallel(threads, iters, &|t, iters| {
+        let first = t * (OPS / threads) + 12_345;
+        for i in (first..).take(iters as usize) {
+            black_box(shared_op(cache, ops[i & MASK]));
         }
-        start.elapsed()
     })
 }
 

@@ -15,9 +15,10 @@
 //! Run: `flock /tmp/bench.lock cargo bench -p benches --bench object_pool`.
 
 use std::hint::black_box;
-use std::sync::{Barrier, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
+use benches::threads::parallel;
 use criterion::{BenchmarkId, Criterion};
 
 const CAPACITY: usize = 4096;
@@ -31,33 +32,6 @@ const HOLD: usize = 16;
 fn touch(buf: &mut Vec<u8>) {
     buf.extend_from_slice(b"hello, pool");
     black_box(&mut *buf);
-}
-
-/// Runs `work(iters)` on `threads` threads at once; the slowest thread's time.
-fn parallel(threads: usize, iters: u64, work: &(dyn Fn(u64) + Sync)) -> Duration {
-    if threads == 1 {
-        let start = Instant::now();
-        work(iters);
-        return start.elapsed();
-    }
-    let barrier = Barrier::new(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    barrier.wait();
-                    let start = Instant::now();
-                    work(iters);
-                    start.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .max()
-            .unwrap()
-    })
 }
 
 /// The textbook pool every crate is measured against.
@@ -262,7 +236,7 @@ fn run_group(c: &mut Criterion, group_name: &str, members: fn() -> Vec<Member>) 
         };
         for (name, work) in members() {
             group.bench_function(BenchmarkId::new(name, &param), |b| {
-                b.iter_custom(|iters| parallel(threads, iters, &*work));
+                b.iter_custom(|iters| parallel(threads, iters, &|_, n| work(n)));
             });
         }
     }

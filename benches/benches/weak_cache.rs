@@ -21,10 +21,11 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::{Arc, Barrier, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use benches::rng::SplitMix64;
+use benches::threads::parallel;
 use criterion::{BenchmarkId, Criterion};
 use weak_cache::WeakValueCache;
 use weak_table::WeakValueHashMap;
@@ -124,34 +125,6 @@ impl Member for MutexHashMap {
     fn insert(&self, key: u64, value: &Arc<u64>) {
         Self::store(&mut self.0.lock().unwrap(), key, value);
     }
-}
-
-/// Runs `work(thread, iters)` on `threads` threads at once; the slowest thread's time.
-fn parallel(threads: usize, iters: u64, work: &(dyn Fn(usize, u64) + Sync)) -> Duration {
-    if threads == 1 {
-        let start = Instant::now();
-        work(0, iters);
-        return start.elapsed();
-    }
-    let barrier = Barrier::new(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let barrier = &barrier;
-                s.spawn(move || {
-                    barrier.wait();
-                    let start = Instant::now();
-                    work(t, iters);
-                    start.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .max()
-            .unwrap()
-    })
 }
 
 /// The three members, freshly built, under their benchmark names (ours first).

@@ -7,11 +7,13 @@
 //!
 //! - [`report`]: median ratio tables from criterion's output directory.
 //! - [`rng`]: a small, seedable, dependency-free random number generator.
+//! - [`threads`]: timing work on several threads at once, the same way in every suite.
 //! - [`zipf`]: a Zipf-distributed key generator (YCSB's, theta 0.99).
 //! - [`traces`]: readers for the cache traces in `../shared/traces/`.
 
 pub mod report;
 pub mod rng;
+pub mod threads;
 pub mod traces;
 pub mod zipf;
 
