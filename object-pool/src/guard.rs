@@ -3,60 +3,39 @@
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
-use std::ptr::NonNull;
 
 use crate::pool::Pool;
-use crate::slot::Slot;
 use crate::sync::Arc;
 
-/// Where a guard's object is: lent in place from a front slot (the fast path), or held by
-/// value (from the shared stacks or `create`).
-pub(crate) enum Loan<T> {
-    /// Lent from `slot`; `object` points into it. Valid while the guard lives: the slot is
-    /// `LENT` to this guard, and the pool (which owns the slot) outlives the guard.
-    Lent {
-        slot: NonNull<Slot<T>>,
-        object: NonNull<T>,
-    },
-    /// Held here. Always initialised, except inside `drop` and `detach`, which take it
-    /// exactly once.
-    Owned(ManuallyDrop<T>),
-}
+/// A guard's object, held by value. Always initialised, except inside the guard's `drop`
+/// and `detach`, which take it exactly once.
+pub(crate) struct Loan<T>(ManuallyDrop<T>);
 
 impl<T> Loan<T> {
     #[inline(always)]
+    pub(crate) fn new(object: T) -> Self {
+        Self(ManuallyDrop::new(object))
+    }
+
+    #[inline(always)]
     fn get(&self) -> &T {
-        match self {
-            // SAFETY: the slot is `LENT` to this guard, so the object is initialised and
-            // nobody else touches it; `&self` keeps the guard (and the pool) alive.
-            Loan::Lent { object, .. } => unsafe { object.as_ref() },
-            Loan::Owned(object) => object,
-        }
+        &self.0
     }
 
     #[inline(always)]
     fn get_mut(&mut self) -> &mut T {
-        match self {
-            // SAFETY: as in `get`, and `&mut self` makes the access exclusive.
-            Loan::Lent { object, .. } => unsafe { object.as_mut() },
-            Loan::Owned(object) => object,
-        }
+        &mut self.0
     }
 
     /// Gives the object back to `pool` (reset, then kept or dropped).
     ///
     /// # Safety
-    /// Called at most once per loan (from the guard's `drop`), with the pool it came from.
+    /// Called at most once per loan (from the guard's `drop`), and then the loan is never
+    /// used again.
     #[inline(always)]
     unsafe fn give_back(&mut self, pool: &Pool<T>) {
-        match self {
-            // SAFETY: the slot is `LENT` to this guard, which gives it up here, once.
-            Loan::Lent { slot, .. } => unsafe { pool.give_back_lent(slot.as_ref()) },
-            Loan::Owned(object) => {
-                // SAFETY: taken exactly once: the guard is being dropped.
-                pool.recycle(unsafe { ManuallyDrop::take(object) });
-            }
-        }
+        // SAFETY: taken exactly once, as the caller promises.
+        pool.recycle(unsafe { ManuallyDrop::take(&mut self.0) });
     }
 
     /// Takes the object out for good.
@@ -64,12 +43,8 @@ impl<T> Loan<T> {
     /// # Safety
     /// Called at most once per loan, and then the loan is never used again.
     unsafe fn take(&mut self) -> T {
-        match self {
-            // SAFETY: the slot is `LENT` to this guard, which gives it up here, once.
-            Loan::Lent { slot, .. } => unsafe { slot.as_ref().take_lent() },
-            // SAFETY: taken exactly once, as the caller promises.
-            Loan::Owned(object) => unsafe { ManuallyDrop::take(object) },
-        }
+        // SAFETY: taken exactly once, as the caller promises.
+        unsafe { ManuallyDrop::take(&mut self.0) }
     }
 }
 
@@ -97,8 +72,7 @@ pub struct Pooled<'a, T> {
     pool: &'a Pool<T>,
 }
 
-// SAFETY: a guard owns its object exclusively (by value, or as the `LENT` holder of a slot,
-// which may give it back from any thread), so sending the guard sends a `T` and uses the
+// SAFETY: a guard owns its object exclusively, by value, so sending the guard sends a `T` and uses the
 // pool from another thread: `T: Send` (which also makes `Pool<T>: Sync`).
 unsafe impl<T: Send> Send for Pooled<'_, T> {}
 
@@ -228,7 +202,7 @@ impl<T> OwnedPooled<T> {
     pub fn detach(self) -> T {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so the object and the `Arc` are each taken exactly
-        // once, here (the object first: the `Arc` keeps its slot alive).
+        // once, here.
         let object = unsafe { this.loan.take() };
         // SAFETY: as above.
         drop(unsafe { ManuallyDrop::take(&mut this.pool) });
@@ -270,7 +244,7 @@ impl<T> Drop for OwnedPooled<T> {
     fn drop(&mut self) {
         // SAFETY: `drop` runs once and `detach` forgets the guard, so the `Arc` is still
         // initialised here and taken exactly once; it is dropped after the loan is given
-        // back (even if the reset panics), so the slot outlives the loan.
+        // back (even if the reset panics).
         let pool = unsafe { ManuallyDrop::take(&mut self.pool) };
         // SAFETY: as above, the loan is given back exactly once, to its own pool.
         unsafe { self.loan.give_back(&pool) };

@@ -18,65 +18,89 @@
 //!
 //! Where an idle object lives, from fastest to slowest:
 //!
-//! 1. **The calling thread's front slot** (`slot.rs`, the fast path). Every live thread has a
-//!    small dense index (`thread_index.rs`: leased from a global registry on first use, given
-//!    back when the thread exits). Each pool has an array of one-object slots indexed by it;
-//!    slot `i` is read and written only by the thread holding index `i`, so a `get` that
-//!    finds its slot full, and a return that finds it empty, are a few plain loads and
-//!    stores: no lock and no atomic read-modify-write. That is what makes a get-and-return
-//!    cost a few nanoseconds and what lets threads never share a cache line on the hot path.
-//!    Threads whose index is beyond the array, and exiting threads, skip this level.
+//! 1. **The calling thread's magazine** (`magazine.rs`, the fast path). Every live thread has
+//!    a small dense index (`thread_index.rs`: leased from a global registry on first use,
+//!    given back when the thread exits). Each pool has an array of magazines indexed by it,
+//!    each a short stack of up to [`MAGAZINE`](tunables::MAGAZINE) objects that only the
+//!    thread holding the index touches. A get pops, a return pushes: no lock, no copy beyond
+//!    moving the object, and no shared write; a thread that holds a few dozen objects at once
+//!    stays here. Threads whose index is beyond the array, and exiting threads, skip this
+//!    level.
 //! 2. **Sharded LIFO stacks** (`shards.rs`, the slow path): a few `Mutex<Vec<T>>`, each on its
-//!    own cache line. A thread pushes to and pops from its home shard (index modulo shard
-//!    count) and, when that is empty, steals from the others, skipping those whose published
-//!    length is zero without locking them. Locks are held only to push or pop; never during
-//!    user code. Nothing here is a multi-consumer lock-free stack, so there is no ABA.
+//!    own cache line. A full magazine moves its older half to its thread's home shard, an
+//!    empty one refills a batch from it, stealing from the other shards when it is empty,
+//!    so objects move between threads in batches, one lock per batch. Locks are held only to
+//!    move objects, never during user code.
 //! 3. **`create`**, when no idle object is found (`get` always returns an object; `try_get`
 //!    only reuses).
 //!
-//! **The cap.** `max_retained` is a hard cap on idle objects, counted by one budget counter
-//! (`shards.rs`) that only the slow path touches: a push onto a shared stack reserves a place
-//! with a compare-and-swap that never lets the count exceed the cap, and a pop gives it
-//! back. A front slot reserves one place (a *token*) the first time it stores an object and
-//! keeps it while its thread holds the index, so later fast-path stores need no atomic
-//! read-modify-write. Objects in slots plus objects on the stacks never exceed
-//! `max_retained`, and a single thread can fill it. A return that finds no place is dropped,
-//! after any lock is released. `max_retained == 0` has no slots and no budget: nothing is kept.
+//! **The cap** (`budget.rs`). `max_retained` bounds the idle objects, and only they count: an
+//! object on loan does not. Every idle object holds one of `max_retained` *places*, counted by
+//! one budget counter. A get from a magazine keeps the object's place in the magazine as a
+//! *spare token* instead of writing the shared counter, and the next return on that thread
+//! uses it; a return that finds no spare token reserves a batch of places from the counter,
+//! and when the counter is used up it takes a spare token from another thread's magazine. So
+//! idle objects never exceed `max_retained`, and a return is dropped for the cap only when
+//! `max_retained` objects are idle: the behaviour of the seed document's
+//! `ObjectPool(cls, max_size)`, exactly, for any interleaving that is not concurrent. The price
+//! is one compare-and-swap per return, on the returning thread's own magazine (uncontended
+//! unless another thread is taking its spare tokens). `max_retained == 0` has no magazines:
+//! nothing is kept.
 //!
 //! **Returns** (`guard.rs`, `pool.rs`): dropping a [`Pooled`] or [`OwnedPooled`] guard (or
-//! [`Pool::put`]) resets the object in the returning thread, outside any lock, with the
-//! [`Reset`] trait (`reset.rs`: the std collections clear and keep their capacity) or the
-//! closure given to [`Pool::with_reset`]. A reset returns `false` to refuse the object, which
-//! is then dropped. A return that would be dropped for the cap skips the reset.
+//! [`Pool::put`]) finds a place, then resets the object in the returning thread, outside any
+//! lock, with the [`Reset`] trait (`reset.rs`: the std collections clear and keep their
+//! capacity) or the closure given to [`Pool::with_reset`]. A reset returns `false` to refuse
+//! the object, which is then dropped and its place given back. A return that finds no place is
+//! dropped without a reset.
 //!
 //! **Trimming.** [`Pool::trim`] and [`Pool::clear`] reach the shared stacks and the calling
-//! thread's own slot. Another thread's slot (at most one object per thread) is that thread's
-//! alone: `clear` bumps a generation so that the owner drops a stale object on its next `get`
-//! instead of reusing it, and the pool drops whatever slots hold when it is dropped. An
-//! object left in the slot of a thread that exited stays there, idle and counted, until a
-//! new thread leases that index or the pool is dropped: nothing leaks.
+//! thread's own magazine. Another thread's magazine is that thread's alone: `clear` bumps a
+//! generation so that the owner drops stale objects on its next get or return instead of
+//! reusing them, and the pool drops whatever magazines hold when it is dropped. Objects left
+//! in the magazine of a thread that exited stay there, idle and counted, until a new thread
+//! leases that index or the pool is dropped: nothing leaks.
 //!
 //! **Panics.** `create`, a reset and `T::drop` run with no lock held and with the pool in a
 //! consistent state: a panic propagates to the caller, the object being reset is dropped
-//! exactly once by the unwinding (counted as refused), and no other object is lost.
+//! exactly once by the unwinding (counted as refused, its place given back), and no other
+//! object is lost.
 //!
-//! **Statistics** ([`Stats`], `stats.rs`): created, reused, returned (kept), dropped because
-//! full, refused, trimmed, and idle now. Counters of the fast path live in the front slots
-//! and are written only by their owner (a relaxed load and store, not a read-modify-write).
+//! **Statistics** ([`Stats`], `stats.rs`, and [`Pool::idle`]): created, reused, returned
+//! (kept), dropped because full, refused, trimmed, and idle now. Counters of the fast path
+//! live in the magazines and are written only by their owner (a relaxed load and store).
 //!
 //! **`Send` / `Sync`.** `Pool<T>` is `Send` and `Sync` exactly when `T: Send`: objects move
 //! between threads but are never shared. A guard is `Send` when `T: Send` and `Sync` when
 //! `T: Sync`. Checked by static assertions below and `compile_fail` doctests.
 //!
 //! **Loom.** `sync.rs` maps atomics, locks, cells and thread-locals to loom's under
-//! `cfg(loom)`; `tests/loom.rs` checks concurrent get and return with the cap reached,
-//! stealing between shards, and owned guards dropped on another thread, counting drops.
+//! `cfg(loom)`; `tests/loom.rs` checks concurrent gets and returns with the cap reached,
+//! spare tokens taken by another thread, stealing between shards, and owned guards dropped on
+//! another thread, counting drops.
 
+/// Every tunable of the pool, in one place. The numbers trade memory held per thread against
+/// trips to the shared stacks; under loom they are tiny, so that the models reach every path.
+pub mod tunables {
+    /// The most idle objects one thread's magazine holds in one pool (or `max_retained`, if
+    /// smaller). A thread holding up to this many objects at once never leaves its magazine.
+    pub const MAGAZINE: usize = if cfg!(loom) { 2 } else { 32 };
+    /// How many objects an empty magazine takes from the shared stacks at once.
+    pub const REFILL: usize = MAGAZINE.div_ceil(2);
+    /// How many places a return without a spare token reserves from the budget at once (the
+    /// rest become spare tokens for the next returns).
+    pub const RESERVE: usize = if cfg!(loom) { 2 } else { 8 };
+    /// The most spare tokens a magazine keeps when it refills; the surplus goes back to the
+    /// budget, so that a thread that only gets does not hoard places.
+    pub const SPARE_KEPT: usize = MAGAZINE;
+}
+
+mod budget;
 mod guard;
+mod magazine;
 mod pool;
 mod reset;
 mod shards;
-mod slot;
 mod stats;
 mod sync;
 mod thread_index;

@@ -1,21 +1,22 @@
-//! The pool: construction, `get` / return, `put`, `trim` / `clear` and statistics.
+//! The pool: construction, get / return, `put`, `prefill`, `trim` / `clear` and statistics.
 //!
-//! `get` looks in the calling thread's front slot (no lock, no atomic read-modify-write),
-//! then in the shared stacks (home shard, then stealing), and only then calls `create`. A
-//! return resets the object in the returning thread, outside any lock, then offers it to the
-//! front slot, then to the shared stacks, and drops it when both are full.
+//! A get pops from the calling thread's magazine, else refills the magazine with a batch from
+//! the shared stacks, else calls `create`. A return first finds a place for the object (a
+//! spare token of its own magazine, else a batch reserved from the budget, else a spare token
+//! taken from another magazine), resets it outside any lock, and pushes it onto its magazine,
+//! flushing the older half to the shared stacks when the magazine is full. A return that finds
+//! no place is dropped without a reset: then every place holds an idle object.
 
 use std::fmt;
-use std::mem::ManuallyDrop;
-use std::ptr::NonNull;
 
+use crate::budget::Budget;
 use crate::guard::{Loan, OwnedPooled, Pooled};
+use crate::magazine::Magazine;
 use crate::reset::Reset;
 use crate::shards::Shards;
-use crate::slot::{Lend, Slot};
 use crate::stats::Stats;
 use crate::sync::{Arc, AtomicU64, Ordering};
-use crate::thread_index;
+use crate::{thread_index, tunables};
 
 type CreateFn<T> = Box<dyn Fn() -> T + Send + Sync>;
 
@@ -56,22 +57,39 @@ enum ResetFn<T> {
 /// sent(pool);
 /// ```
 pub struct Pool<T> {
-    /// Front slots, indexed by thread index; slot `i` is touched only by its holder.
-    slots: Box<[Slot<T>]>,
+    /// Magazines, indexed by thread index; magazine `i` is touched only by its holder.
+    magazines: Box<[Magazine<T>]>,
+    /// Bumped by `clear`: objects of older generations are stale. Read on every get and
+    /// return, written by `clear` alone.
+    generation: AtomicU64,
     /// The shared stacks.
     shards: Shards<T>,
+    /// Places of `max_retained` taken.
+    budget: Budget,
     create: CreateFn<T>,
     reset: ResetFn<T>,
     max_retained: usize,
-    /// Bumped by `clear`: front-slot objects stored before it are stale.
-    generation: AtomicU64,
+    /// Counters of the slow paths, away from the fields every get reads.
+    counters: Counters,
+}
+
+/// Counters written on the slow paths (the fast path's live in the magazines).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Counters {
     created: AtomicU64,
     dropped_full: AtomicU64,
     dropped_refused: AtomicU64,
     dropped_trimmed: AtomicU64,
 }
 
-/// How many front slots and shards a pool gets by default.
+impl Counters {
+    fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// How many magazines and shards a pool gets by default.
 #[cfg(not(loom))]
 fn default_layout() -> (usize, usize) {
     let cpus = std::thread::available_parallelism().map_or(4, |n| n.get());
@@ -81,11 +99,11 @@ fn default_layout() -> (usize, usize) {
     )
 }
 
-/// Under loom: one front slot (the first thread to use the pools) and two shards, so that
-/// the models reach the shared stacks and stealing with two or three threads.
+/// Under loom: two magazines (the first two threads to use the pools) and two shards, so
+/// that the models reach magazines, the shared stacks and stealing with two or three threads.
 #[cfg(loom)]
 fn default_layout() -> (usize, usize) {
-    (1, 2)
+    (2, 2)
 }
 
 impl<T: Reset> Pool<T> {
@@ -136,20 +154,18 @@ impl<T> Pool<T> {
     }
 
     fn build(max_retained: usize, create: CreateFn<T>, reset: ResetFn<T>) -> Self {
-        let (slots, shards) = default_layout();
-        let slots = if max_retained == 0 { 0 } else { slots };
-        let shards = shards.min(max_retained.max(1));
+        let (magazines, shards) = default_layout();
+        let magazines = if max_retained == 0 { 0 } else { magazines };
+        let capacity = tunables::MAGAZINE.min(max_retained);
         Self {
-            slots: (0..slots).map(|_| Slot::new()).collect(),
-            shards: Shards::new(shards, max_retained),
+            magazines: (0..magazines).map(|_| Magazine::new(capacity)).collect(),
+            generation: AtomicU64::new(0),
+            shards: Shards::new(shards.min(max_retained.max(1))),
+            budget: Budget::new(max_retained),
             create,
             reset,
             max_retained,
-            generation: AtomicU64::new(0),
-            created: AtomicU64::new(0),
-            dropped_full: AtomicU64::new(0),
-            dropped_refused: AtomicU64::new(0),
-            dropped_trimmed: AtomicU64::new(0),
+            counters: Counters::default(),
         }
     }
 
@@ -178,7 +194,7 @@ impl<T> Pool<T> {
     /// ```
     #[inline]
     pub fn get(&self) -> Pooled<'_, T> {
-        Pooled::new(self, self.take_or_create())
+        Pooled::new(self, Loan::new(self.take_or_create()))
     }
 
     /// An idle object if there is one; never calls `create`.
@@ -193,16 +209,17 @@ impl<T> Pool<T> {
     /// ```
     #[inline]
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
-        self.take_idle().map(|loan| Pooled::new(self, loan))
+        self.take_idle()
+            .map(|object| Pooled::new(self, Loan::new(object)))
     }
 
     fn get_owned_impl(this: &Arc<Self>) -> OwnedPooled<T> {
-        OwnedPooled::new(Arc::clone(this), this.take_or_create())
+        OwnedPooled::new(Arc::clone(this), Loan::new(this.take_or_create()))
     }
 
     fn try_get_owned_impl(this: &Arc<Self>) -> Option<OwnedPooled<T>> {
         this.take_idle()
-            .map(|loan| OwnedPooled::new(Arc::clone(this), loan))
+            .map(|object| OwnedPooled::new(Arc::clone(this), Loan::new(object)))
     }
 
     /// Like [`get`](Pool::get), but the guard holds an `Arc` of the pool instead of a
@@ -266,12 +283,50 @@ impl<T> Pool<T> {
         self.recycle(object);
     }
 
-    /// Drops idle objects until at most `keep` are left in the shared stacks and the calling
-    /// thread's front slot, and returns how many were dropped.
+    /// Creates objects until `n` are idle (or `max_retained`, whichever is less), and returns
+    /// how many it created. They go to the shared stacks, where every thread finds them.
     ///
-    /// Other threads' front slots (at most one object each) are not reached; they count
-    /// towards `max_retained` and [`Stats::idle`], are reused by their thread, and are dropped
-    /// with the pool. Objects are dropped after every lock is released.
+    /// # Panics
+    /// If `create` panics, the panic propagates; the objects created before it stay idle.
+    ///
+    /// ```
+    /// use object_pool::Pool;
+    ///
+    /// let pool: Pool<Vec<u8>> = Pool::new(8, || Vec::with_capacity(4096));
+    /// assert_eq!(pool.prefill(5), 5);
+    /// assert_eq!(pool.idle(), 5);
+    /// assert_eq!(pool.prefill(100), 3); // up to max_retained
+    /// let buf = pool.get();
+    /// assert_eq!(pool.stats().created, 8); // reused, not created
+    /// # drop(buf);
+    /// ```
+    pub fn prefill(&self, n: usize) -> usize {
+        /// Gives the place back if `create` panics.
+        struct Release<'a>(&'a Budget);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.release(1);
+            }
+        }
+        let thread = thread_index::current();
+        let mut made = 0;
+        while self.idle() < n && self.budget.reserve(1) == 1 {
+            let release = Release(&self.budget);
+            let object = self.create_new();
+            std::mem::forget(release);
+            self.shards.push(thread, object);
+            made += 1;
+        }
+        made
+    }
+
+    /// Drops idle objects until at most `keep` are left in the shared stacks and the calling
+    /// thread's magazine, and returns how many were dropped. The oldest go first.
+    ///
+    /// Other threads' magazines (at most [`tunables::MAGAZINE`] objects each) are not
+    /// reached; their objects count towards `max_retained` and [`Stats::idle`], are reused by
+    /// their thread, and are dropped with the pool. Objects are dropped after every lock is
+    /// released.
     ///
     /// ```
     /// use object_pool::Pool;
@@ -282,25 +337,35 @@ impl<T> Pool<T> {
     /// assert_eq!(pool.stats().idle, 4);
     /// ```
     pub fn trim(&self, keep: usize) -> usize {
-        let own = thread_index::current().and_then(|i| self.slots.get(i));
-        let own_full = own.is_some_and(|slot| slot.idle() == 1);
-        let mut doomed = self
-            .shards
-            .drain_to(keep.saturating_sub(usize::from(own_full)));
-        if keep == 0 {
-            // SAFETY: as above, `own` is this thread's slot.
-            doomed.extend(own.and_then(|slot| unsafe { slot.evict() }));
+        let thread = thread_index::current();
+        let own = thread.and_then(|i| self.magazines.get(i));
+        let generation = self.generation.load(Ordering::Relaxed);
+        let mut doomed = Vec::new();
+        // SAFETY: `mag` is this thread's own magazine.
+        let stale = own.map_or(0, |mag| unsafe { self.drop_stale(mag, generation) });
+        let own_len = own.map_or(0, Magazine::len);
+        let excess = (self.shards.idle() + own_len).saturating_sub(keep);
+        doomed.extend(self.shards.drain(excess));
+        if let Some(mag) = own {
+            let k = (excess - doomed.len()).min(own_len);
+            // SAFETY: `mag` is this thread's own magazine.
+            unsafe { mag.with_objects(|v| doomed.extend(v.drain(..k))) };
+        }
+        if let Some(mag) = own {
+            // The caller's spare tokens go back too: nothing of its own is held for later.
+            self.budget.release(mag.take_surplus(0));
         }
         let n = doomed.len();
-        self.dropped_trimmed.fetch_add(n as u64, Ordering::Relaxed);
+        self.budget.release(n);
+        Counters::add(&self.counters.dropped_trimmed, n);
         drop(doomed);
-        n
+        n + stale
     }
 
-    /// Drops every idle object in the shared stacks and in the calling thread's front slot,
-    /// and returns how many. Objects in other threads' front slots (at most one each) become
-    /// stale: their thread drops them instead of reusing them on its next `get`, and the
-    /// pool drops them when it is dropped.
+    /// Drops every idle object in the shared stacks and in the calling thread's magazine,
+    /// and returns how many. Objects in other threads' magazines become stale: their thread
+    /// drops them instead of reusing them on its next get or return, and the pool drops them
+    /// when it is dropped.
     ///
     /// ```
     /// use object_pool::Pool;
@@ -316,6 +381,22 @@ impl<T> Pool<T> {
         self.trim(0)
     }
 
+    /// Idle objects now: in the shared stacks and in every thread's magazine. Cheaper than
+    /// [`stats`](Pool::stats); under concurrent use, a moment's figure.
+    ///
+    /// ```
+    /// use object_pool::Pool;
+    ///
+    /// let pool: Pool<String> = Pool::new(4, String::new);
+    /// let (a, b) = (pool.get(), pool.get());
+    /// assert_eq!(pool.idle(), 0);
+    /// drop((a, b));
+    /// assert_eq!(pool.idle(), 2);
+    /// ```
+    pub fn idle(&self) -> usize {
+        self.shards.idle() + self.magazines.iter().map(Magazine::len).sum::<usize>()
+    }
+
     /// The pool's counters now.
     ///
     /// ```
@@ -328,123 +409,221 @@ impl<T> Pool<T> {
     /// assert_eq!((s.created, s.reused, s.returned, s.idle), (1, 1, 2, 1));
     /// ```
     pub fn stats(&self) -> Stats {
+        let c = &self.counters;
         let mut stats = Stats {
-            created: self.created.load(Ordering::Relaxed),
+            created: c.created.load(Ordering::Relaxed),
             reused: self.shards.reused(),
             returned: self.shards.returned(),
-            dropped_full: self.dropped_full.load(Ordering::Relaxed),
-            dropped_refused: self.dropped_refused.load(Ordering::Relaxed),
-            dropped_trimmed: self.dropped_trimmed.load(Ordering::Relaxed),
+            dropped_full: c.dropped_full.load(Ordering::Relaxed),
+            dropped_refused: c.dropped_refused.load(Ordering::Relaxed),
+            dropped_trimmed: c.dropped_trimmed.load(Ordering::Relaxed),
             idle: self.shards.idle(),
         };
-        for slot in self.slots.iter() {
-            stats.reused += slot.reused();
-            stats.returned += slot.returned();
-            stats.idle += slot.idle();
+        for mag in self.magazines.iter() {
+            stats.reused += mag.reused();
+            stats.returned += mag.returned();
+            stats.idle += mag.len();
         }
         stats
     }
 
-    /// An idle object: lent in place from this thread's front slot, else popped from the
-    /// shared stacks.
+    /// An idle object: popped from this thread's magazine, else from the shared stacks.
     #[inline(always)]
-    fn take_idle(&self) -> Option<Loan<T>> {
+    fn take_idle(&self) -> Option<T> {
         let thread = thread_index::current();
-        if let Some(slot) = thread.and_then(|i| self.slots.get(i)) {
-            // SAFETY: `slot` is the slot of this thread's own index.
-            match unsafe { slot.lend(self.generation.load(Ordering::Relaxed)) } {
-                Lend::Lent(object) => {
-                    return Some(Loan::Lent {
-                        slot: NonNull::from(slot),
-                        object,
-                    });
-                }
-                Lend::Empty => {}
-                Lend::Stale(stale) => {
-                    self.dropped_trimmed.fetch_add(1, Ordering::Relaxed);
-                    drop(stale);
-                }
+        if let Some(mag) = thread.and_then(|i| self.magazines.get(i)) {
+            let generation = self.generation.load(Ordering::Relaxed);
+            // SAFETY: `mag` is this thread's own magazine.
+            if let Some(object) = unsafe { mag.pop(generation) } {
+                return Some(object);
             }
+            // SAFETY: as above.
+            return unsafe { self.refill(thread, mag, generation) };
         }
-        self.shards
-            .pop(thread)
-            .map(|object| Loan::Owned(ManuallyDrop::new(object)))
+        self.take_shared(thread)
+    }
+
+    /// The magazine is empty or stale: drop stale objects, hand back surplus spare tokens,
+    /// refill a batch from the shared stacks and pop one.
+    ///
+    /// # Safety
+    /// `mag` is the calling thread's own magazine.
+    #[cold]
+    unsafe fn refill(
+        &self,
+        thread: Option<usize>,
+        mag: &Magazine<T>,
+        generation: u64,
+    ) -> Option<T> {
+        // SAFETY: as the caller promises, here and below.
+        unsafe { self.drop_stale(mag, generation) };
+        self.budget.release(mag.take_surplus(tunables::SPARE_KEPT));
+        let batch = tunables::REFILL.min(mag.capacity());
+        // SAFETY: as above.
+        let got = unsafe { mag.with_objects(|v| self.shards.pop_batch(thread, batch, v)) };
+        if got == 0 {
+            return None;
+        }
+        // SAFETY: as above.
+        unsafe { mag.pop(generation) }
+    }
+
+    /// A get by a thread without a magazine: pop from the shared stacks and give the
+    /// object's place back.
+    #[cold]
+    fn take_shared(&self, thread: Option<usize>) -> Option<T> {
+        let object = self.shards.pop(thread)?;
+        self.budget.release(1);
+        Some(object)
+    }
+
+    /// Drops the objects of `mag` if a `clear` made them stale (after the bookkeeping, so
+    /// that a panicking `Drop` leaves the pool consistent).
+    ///
+    /// # Safety
+    /// `mag` is the calling thread's own magazine.
+    unsafe fn drop_stale(&self, mag: &Magazine<T>, generation: u64) -> usize {
+        // SAFETY: as the caller promises.
+        if unsafe { mag.is_current(generation) } {
+            return 0;
+        }
+        // SAFETY: as above.
+        let stale = unsafe { mag.take_all(generation) };
+        let n = stale.len();
+        self.budget.release(n);
+        Counters::add(&self.counters.dropped_trimmed, n);
+        drop(stale);
+        n
     }
 
     #[inline(always)]
-    fn take_or_create(&self) -> Loan<T> {
+    fn take_or_create(&self) -> T {
         match self.take_idle() {
-            Some(loan) => loan,
-            None => Loan::Owned(ManuallyDrop::new(self.create_new())),
+            Some(object) => object,
+            None => self.create_new(),
         }
     }
 
     #[cold]
     fn create_new(&self) -> T {
         let object = (self.create)();
-        self.created.fetch_add(1, Ordering::Relaxed);
+        Counters::add(&self.counters.created, 1);
         object
     }
 
-    /// Takes back an object: reset (outside any lock), then kept in the front slot or the
-    /// shared stacks, or dropped.
+    /// Takes back an object: finds it a place, resets it (outside any lock), and keeps it
+    /// in this thread's magazine or the shared stacks; or drops it.
     #[inline]
     pub(crate) fn recycle(&self, mut object: T) {
         let thread = thread_index::current();
-        let slot = thread.and_then(|i| self.slots.get(i));
-        // SAFETY: `slot` is the slot of this thread's own index.
-        let slot_free = slot.is_some_and(|s| unsafe { s.can_store(|| self.shards.has_room()) });
-        if !slot_free && !self.shards.has_room() {
-            self.dropped_full.fetch_add(1, Ordering::Relaxed);
-            return;
+        let Some(mag) = thread.and_then(|i| self.magazines.get(i)) else {
+            return self.recycle_shared(thread, object);
+        };
+        if !mag.take_token() && !self.find_place(Some(mag)) {
+            return self.drop_full(object);
         }
-        if !self.reset_or_refuse(&mut object) {
-            self.dropped_refused.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        if slot_free && let Some(slot) = slot {
-            let generation = self.generation.load(Ordering::Relaxed);
-            // SAFETY: `slot` is the slot of this thread's own index.
-            match unsafe { slot.store(object, generation, || self.shards.reserve()) } {
-                Ok(()) => return,
-                Err(back) => object = back,
+        /// If the reset panics: give the place back as a spare token, count the object as
+        /// refused; the unwinding drops it, once.
+        struct OnUnwind<'a, T>(&'a Magazine<T>, &'a AtomicU64);
+        impl<T> Drop for OnUnwind<'_, T> {
+            fn drop(&mut self) {
+                // SAFETY: the reset ran on this thread, which owns the magazine.
+                unsafe { self.0.add_spare(1) };
+                Counters::add(self.1, 1);
             }
         }
-        if self.shards.push(thread, object).is_err() {
-            self.dropped_full.fetch_add(1, Ordering::Relaxed);
+        let on_unwind = OnUnwind(mag, &self.counters.dropped_refused);
+        let keep = self.run_reset(&mut object);
+        std::mem::forget(on_unwind);
+        if !keep {
+            // SAFETY: `mag` is this thread's own magazine.
+            unsafe { mag.add_spare(1) };
+            Counters::add(&self.counters.dropped_refused, 1);
+            return;
+        }
+        let generation = self.generation.load(Ordering::Relaxed);
+        // SAFETY: `mag` is this thread's own magazine.
+        if let Err(object) = unsafe { mag.push(object, generation) } {
+            // SAFETY: as above.
+            unsafe { self.push_slow(thread, mag, object, generation) };
         }
     }
 
-    /// Takes back an object lent from `slot`: reset in place, then idle again or, when
-    /// refused, taken out and dropped.
+    /// The magazine is full or stale: drop stale objects or flush the older half to the
+    /// shared stacks, then push.
     ///
     /// # Safety
-    /// The caller holds the guard `slot`'s object is lent to, and gives it up.
-    #[inline(always)]
-    pub(crate) unsafe fn give_back_lent(&self, slot: &Slot<T>) {
-        /// If the reset panics: take the object out (the slot becomes empty), count it as
-        /// refused, and drop it, once.
-        struct OnUnwind<'a, T>(&'a Slot<T>, &'a AtomicU64);
-        impl<T> Drop for OnUnwind<'_, T> {
+    /// `mag` is the calling thread's own magazine.
+    #[cold]
+    unsafe fn push_slow(
+        &self,
+        thread: Option<usize>,
+        mag: &Magazine<T>,
+        object: T,
+        generation: u64,
+    ) {
+        // SAFETY: as the caller promises, here and below.
+        unsafe { self.drop_stale(mag, generation) };
+        if mag.len() == mag.capacity() {
+            let half = mag.capacity().div_ceil(2);
+            // SAFETY: as above.
+            unsafe { mag.with_objects(|v| self.shards.push_batch(thread, v.drain(..half))) };
+        }
+        // SAFETY: as above.
+        let pushed = unsafe { mag.push(object, generation) };
+        debug_assert!(pushed.is_ok(), "a flushed, current magazine has room");
+        if let Err(object) = pushed {
+            self.shards.push(thread, object);
+        }
+    }
+
+    /// A place for a returned object, when this thread's magazine has no spare token: a
+    /// batch reserved from the budget (the rest kept as spare tokens), else a spare token of
+    /// another magazine. `false` when every place holds an idle object.
+    #[cold]
+    fn find_place(&self, own: Option<&Magazine<T>>) -> bool {
+        let want = if own.is_some() { tunables::RESERVE } else { 1 };
+        let got = self.budget.reserve(want);
+        if got > 0 {
+            if let Some(mag) = own {
+                // SAFETY: `own` is the calling thread's own magazine.
+                unsafe { mag.add_spare(got - 1) };
+            }
+            return true;
+        }
+        self.magazines.iter().any(Magazine::take_token)
+    }
+
+    /// A return by a thread without a magazine: straight to the shared stacks.
+    #[cold]
+    fn recycle_shared(&self, thread: Option<usize>, mut object: T) {
+        if !self.find_place(None) {
+            return self.drop_full(object);
+        }
+        /// If the reset panics: give the place back, count the object as refused.
+        struct OnUnwind<'a>(&'a Budget, &'a AtomicU64);
+        impl Drop for OnUnwind<'_> {
             fn drop(&mut self) {
-                self.1.fetch_add(1, Ordering::Relaxed);
-                // SAFETY: the slot is still lent to the guard being dropped.
-                drop(unsafe { self.0.take_lent() });
+                self.0.release(1);
+                Counters::add(self.1, 1);
             }
         }
-        let on_unwind = OnUnwind(slot, &self.dropped_refused);
-        // SAFETY: the slot is lent to our caller's guard: the object is initialised and
-        // nobody else touches it until `give_back` or `take_lent`.
-        let keep = unsafe { slot.with_lent(|object| self.run_reset(object)) };
+        let on_unwind = OnUnwind(&self.budget, &self.counters.dropped_refused);
+        let keep = self.run_reset(&mut object);
         std::mem::forget(on_unwind);
         if keep {
-            // SAFETY: as above; the guard gives the object up here.
-            unsafe { slot.give_back(self.generation.load(Ordering::Relaxed)) };
+            self.shards.push(thread, object);
         } else {
-            self.dropped_refused.fetch_add(1, Ordering::Relaxed);
-            // SAFETY: as above.
-            drop(unsafe { slot.take_lent() });
+            self.budget.release(1);
+            Counters::add(&self.counters.dropped_refused, 1);
         }
+    }
+
+    /// Drops a returned object for which no place was found (without resetting it).
+    #[cold]
+    fn drop_full(&self, object: T) {
+        Counters::add(&self.counters.dropped_full, 1);
+        drop(object);
     }
 
     #[inline(always)]
@@ -455,20 +634,16 @@ impl<T> Pool<T> {
         }
     }
 
-    /// Runs the reset; if it panics, counts the object as refused (it is dropped by the
-    /// unwinding, once, in the caller's frame).
-    #[inline]
-    fn reset_or_refuse(&self, object: &mut T) -> bool {
-        struct CountIfUnwinding<'a>(&'a AtomicU64);
-        impl Drop for CountIfUnwinding<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        let on_panic = CountIfUnwinding(&self.dropped_refused);
-        let keep = self.run_reset(object);
-        std::mem::forget(on_panic);
-        keep
+    /// Places of the budget taken now (for the tests' invariants).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn places_taken(&self) -> usize {
+        self.budget.taken()
+    }
+
+    /// Spare tokens in all magazines now (for the tests' invariants).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn spare_tokens(&self) -> usize {
+        self.magazines.iter().map(Magazine::spare).sum()
     }
 }
 
@@ -476,7 +651,7 @@ impl<T> fmt::Debug for Pool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pool")
             .field("max_retained", &self.max_retained)
-            .field("front_slots", &self.slots.len())
+            .field("magazines", &self.magazines.len())
             .field("shards", &self.shards.count())
             .field("stats", &self.stats())
             .finish_non_exhaustive()

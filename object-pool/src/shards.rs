@@ -1,17 +1,13 @@
 //! The slow path: sharded LIFO stacks shared by all threads, with a home shard per thread
 //! and stealing.
 //!
-//! A thread pushes to and pops from its home shard (its thread index modulo the number of
-//! shards), so threads whose front slot is busy still rarely meet on a lock; a pop that finds
-//! the home shard empty steals from the others, skipping those whose published length is 0
-//! without locking them. Each shard is a short-held mutex around a `Vec`: only pushes, pops
-//! and moves happen under it, never user code (no reset, no `create`, no `Drop` of `T`).
-//!
-//! The cap: `reserved` counts the objects in all shards, the pushes in flight, and the
-//! tokens owned by front slots (one place each, see [`slot`](crate::slot)). A push, or a slot
-//! wanting a token, first reserves a place with a compare-and-swap that never lets
-//! `reserved` exceed `cap` (the pool's `max_retained`), and a pop gives its place back only
-//! after it removed the object, so idle objects never exceed `cap`.
+//! Magazines flush their older half here when full and refill from here when empty, a batch
+//! per lock; threads without a magazine push and pop single objects. A thread uses its home
+//! shard (its thread index modulo the number of shards) and, when that is empty, steals from
+//! the others, skipping those whose published length is 0 without locking them. Each shard is
+//! a short-held mutex around a `Vec`: only pushes, pops and moves happen under it, never user
+//! code (no reset, no `create`, no `Drop` of `T`). Objects here hold their places of the
+//! budget; the shards never touch the budget themselves.
 
 use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering};
 
@@ -22,36 +18,26 @@ use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering};
 struct Shard<T> {
     stack: Mutex<Vec<T>>,
     len: AtomicUsize,
-    /// Pops served here.
+    /// Objects taken from here for a get (a pop, not a refill).
     reused: AtomicU64,
-    /// Pushes kept here.
+    /// Objects kept here by a return (a push, not a flush).
     returned: AtomicU64,
 }
 
-/// A value on its own cache line, so that writing it does not slow readers of its
-/// neighbours.
-#[derive(Debug)]
-#[repr(align(128))]
-struct Padded<T>(T);
-
-/// Adds one to a counter whose writers are serialised by a lock.
-fn bump(counter: &AtomicU64) {
-    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+/// Adds `n` to a counter whose writers are serialised by a lock.
+fn add(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
 }
 
 /// The shared stacks of one pool.
 #[derive(Debug)]
 pub(crate) struct Shards<T> {
     shards: Box<[Shard<T>]>,
-    /// Objects in the shards, pushes in flight and slot tokens; never above `cap`. The only
-    /// value all threads write on the slow path, so on its own cache line.
-    reserved: Padded<AtomicUsize>,
-    cap: usize,
 }
 
 impl<T> Shards<T> {
-    /// `count` shards (at least one) holding at most `cap` objects together.
-    pub(crate) fn new(count: usize, cap: usize) -> Self {
+    /// `count` shards (at least one).
+    pub(crate) fn new(count: usize) -> Self {
         Self {
             shards: (0..count.max(1))
                 .map(|_| Shard {
@@ -61,8 +47,6 @@ impl<T> Shards<T> {
                     returned: AtomicU64::new(0),
                 })
                 .collect(),
-            reserved: Padded(AtomicUsize::new(0)),
-            cap,
         }
     }
 
@@ -70,48 +54,46 @@ impl<T> Shards<T> {
         thread.unwrap_or(0) % self.shards.len()
     }
 
-    /// Whether a place is free (a hint: other threads may take it first).
-    pub(crate) fn has_room(&self) -> bool {
-        self.reserved.0.load(Ordering::Relaxed) < self.cap
-    }
-
-    /// Reserves one place of the budget; `false` when all `cap` are taken.
-    pub(crate) fn reserve(&self) -> bool {
-        let mut reserved = self.reserved.0.load(Ordering::Relaxed);
-        loop {
-            if reserved >= self.cap {
-                return false;
-            }
-            match self.reserved.0.compare_exchange_weak(
-                reserved,
-                reserved + 1,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(now) => reserved = now,
-            }
-        }
-    }
-
-    /// Pushes `object` onto the home shard of `thread`, or gives it back when the budget is
-    /// used up.
-    pub(crate) fn push(&self, thread: Option<usize>, object: T) -> Result<(), T> {
-        if !self.reserve() {
-            return Err(object);
-        }
+    /// Pushes a returned `object` (which holds its place) onto the home shard of `thread`.
+    pub(crate) fn push(&self, thread: Option<usize>, object: T) {
         let shard = &self.shards[self.home(thread)];
         let mut stack = shard.stack.lock();
         stack.push(object);
         shard.len.store(stack.len(), Ordering::Release);
-        bump(&shard.returned);
-        drop(stack);
-        Ok(())
+        add(&shard.returned, 1);
+    }
+
+    /// Moves `objects` (a magazine's flushed half, oldest first) onto the home shard of
+    /// `thread`.
+    pub(crate) fn push_batch(&self, thread: Option<usize>, objects: impl Iterator<Item = T>) {
+        let shard = &self.shards[self.home(thread)];
+        let mut stack = shard.stack.lock();
+        stack.extend(objects);
+        shard.len.store(stack.len(), Ordering::Release);
     }
 
     /// Pops the most recently pushed object of the home shard of `thread`, else steals one
     /// from another shard; `None` when all shards looked empty.
     pub(crate) fn pop(&self, thread: Option<usize>) -> Option<T> {
+        let mut out = None;
+        self.take(thread, 1, |stack, _| out = stack.pop());
+        out
+    }
+
+    /// Moves up to `max` objects (newest first) into `into`, from the home shard of `thread`
+    /// or else stolen from one other shard, and returns how many.
+    pub(crate) fn pop_batch(&self, thread: Option<usize>, max: usize, into: &mut Vec<T>) -> usize {
+        let before = into.len();
+        self.take(thread, 0, |stack, _| {
+            let k = max.min(stack.len());
+            into.extend(stack.drain(stack.len() - k..).rev());
+        });
+        into.len() - before
+    }
+
+    /// Runs `f` under the lock of the first shard (home first) that looks non-empty and is,
+    /// counting `reused` reused objects there.
+    fn take(&self, thread: Option<usize>, reused: u64, mut f: impl FnMut(&mut Vec<T>, usize)) {
         let home = self.home(thread);
         let n = self.shards.len();
         for k in 0..n {
@@ -120,36 +102,31 @@ impl<T> Shards<T> {
                 continue;
             }
             let mut stack = shard.stack.lock();
-            let object = stack.pop();
-            if object.is_some() {
-                shard.len.store(stack.len(), Ordering::Release);
-                bump(&shard.reused);
+            let before = stack.len();
+            if before == 0 {
+                continue;
             }
-            drop(stack);
-            if let Some(object) = object {
-                self.reserved.0.fetch_sub(1, Ordering::Relaxed);
-                return Some(object);
-            }
+            f(&mut stack, before);
+            shard.len.store(stack.len(), Ordering::Release);
+            add(&shard.reused, reused);
+            return;
         }
-        None
     }
 
-    /// Removes idle objects, oldest first, until at most `keep` are left in the shards, and
-    /// returns them for the caller to drop outside the locks.
-    pub(crate) fn drain_to(&self, keep: usize) -> Vec<T> {
-        let mut excess = self.idle().saturating_sub(keep);
+    /// Removes up to `max` idle objects, oldest first, and returns them for the caller to
+    /// drop outside the locks.
+    pub(crate) fn drain(&self, max: usize) -> Vec<T> {
+        let mut left = max;
         let mut out = Vec::new();
         for shard in self.shards.iter() {
-            if excess == 0 {
+            if left == 0 {
                 break;
             }
             let mut stack = shard.stack.lock();
-            let k = excess.min(stack.len());
+            let k = left.min(stack.len());
             out.extend(stack.drain(..k));
             shard.len.store(stack.len(), Ordering::Release);
-            drop(stack);
-            self.reserved.0.fetch_sub(k, Ordering::Relaxed);
-            excess -= k;
+            left -= k;
         }
         out
     }
@@ -170,7 +147,7 @@ impl<T> Shards<T> {
             .sum()
     }
 
-    /// Pushes kept in the shards so far.
+    /// Returns kept in the shards so far.
     pub(crate) fn returned(&self) -> u64 {
         self.shards
             .iter()

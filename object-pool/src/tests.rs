@@ -238,45 +238,79 @@ fn trim_and_clear() {
 }
 
 #[test]
-fn clear_on_another_thread_makes_a_front_slot_stale() {
+fn clear_on_another_thread_makes_a_magazine_stale() {
     let (pool, drops) = tracked_pool(8);
-    drop(pool.get()); // lands in this thread's front slot
-    assert_eq!(pool.stats().idle, 1);
+    let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
+    drop(held); // all three land in this thread's magazine
+    assert_eq!(pool.stats().idle, 3);
     std::thread::scope(|s| {
         s.spawn(|| assert_eq!(pool.clear(), 0));
     });
     assert_eq!(
         drops.load(SeqCst),
         0,
-        "another thread's slot is not reached"
+        "another thread's magazine is not reached"
     );
-    drop(pool.get()); // drops the stale object, creates a new one
-    assert_eq!(drops.load(SeqCst), 1);
+    drop(pool.get()); // drops the stale objects, creates a new one
+    assert_eq!(drops.load(SeqCst), 3);
     let s = pool.stats();
-    assert_eq!((s.created, s.reused, s.dropped_trimmed), (2, 0, 1));
+    assert_eq!(
+        (s.created, s.reused, s.dropped_trimmed, s.idle),
+        (4, 0, 3, 1)
+    );
+    assert_eq!(
+        pool.places_taken(),
+        1 + pool.spare_tokens(),
+        "stale places were given back"
+    );
 }
 
 #[test]
 fn other_threads_steal_from_the_shared_stacks() {
     let (pool, drops) = tracked_pool(64);
-    let held: Vec<_> = (0..8).map(|_| pool.get()).collect();
-    drop(held); // one in this thread's slot, seven on its home shard
+    let held: Vec<_> = (0..40).map(|_| pool.get()).collect();
+    // The magazine (32) fills, flushes its older 16 to the home shard, and takes 8 more.
+    drop(held);
+    assert_eq!(pool.idle(), 40);
     std::thread::scope(|s| {
         s.spawn(|| {
             let stolen: Vec<_> = std::iter::from_fn(|| pool.try_get()).collect();
-            assert_eq!(
-                stolen.len(),
-                7,
-                "all but the owner's front slot are reachable"
-            );
+            assert_eq!(stolen.len(), 16, "what the owner flushed is reachable");
             for t in stolen {
                 t.detach();
             }
         });
     });
-    assert_eq!(drops.load(SeqCst), 7);
-    assert_eq!(pool.stats().idle, 1);
-    assert!(pool.try_get().is_some());
+    assert_eq!(drops.load(SeqCst), 16);
+    assert_eq!(pool.stats().idle, 24);
+    let mine: Vec<_> = std::iter::from_fn(|| pool.try_get()).collect();
+    assert_eq!(mine.len(), 24);
+}
+
+#[test]
+fn places_follow_idle_objects() {
+    let (pool, _drops) = tracked_pool(64);
+    let held: Vec<_> = (0..50).map(|_| pool.get()).collect();
+    drop(held);
+    assert_eq!(pool.idle(), 50);
+    assert_eq!(pool.places_taken(), 50 + pool.spare_tokens());
+    assert!(pool.places_taken() <= 64);
+    let held: Vec<_> = (0..50).map(|_| pool.get()).collect();
+    assert_eq!(pool.idle(), 0);
+    assert_eq!(
+        pool.places_taken(),
+        pool.spare_tokens(),
+        "loans hold spare places"
+    );
+    drop(held);
+    assert_eq!(pool.idle(), 50);
+    assert_eq!(pool.places_taken(), 50 + pool.spare_tokens());
+    assert_eq!(pool.trim(0), 50);
+    assert_eq!(
+        pool.places_taken(),
+        0,
+        "every place is given back once nothing is idle"
+    );
 }
 
 #[test]
@@ -361,31 +395,95 @@ fn debug_output_names_the_pool() {
     assert_eq!(format!("{g:?}"), "Pooled([])");
 }
 
+/// The reproduction: with `max_retained = 1`, an object on loan does not count
+/// against the cap, so a second object returned while the first is out is kept.
 #[test]
-fn lent_guard_given_back_on_another_thread_refills_the_slot() {
-    let (pool, drops) = tracked_pool(4);
+fn objects_on_loan_do_not_count_against_the_cap() {
+    for max in [1, 2] {
+        let (pool, drops) = tracked_pool(max);
+        let pool = Arc::new(pool);
+        drop(pool.get()); // A idle
+        if max == 2 {
+            assert_eq!(pool.idle(), 1);
+        }
+        let a = pool.get(); // A again
+        let b = pool.get(); // B, new
+        drop(b); // one idle at most: kept
+        let s = pool.stats();
+        assert_eq!((s.created, s.reused, s.dropped_full, s.idle), (2, 1, 0, 1));
+        drop(a);
+        let s = pool.stats();
+        // max 1: B is idle, so A is dropped for the cap; max 2: both are kept.
+        assert_eq!(s.dropped_full as usize, 2 - max, "max {max}");
+        assert_eq!(s.idle, max);
+        drop(pool);
+        assert_eq!(drops.load(SeqCst), 2);
+    }
+}
+
+/// The same with the loan held by another thread: its spare place is taken by this one.
+#[test]
+fn a_return_takes_the_place_of_an_object_on_loan_in_another_thread() {
+    let (pool, drops) = tracked_pool(1);
     let pool = Arc::new(pool);
-    drop(pool.get()); // this thread's slot now holds the object
-    let lent = pool.get_owned(); // lent in place from the slot
-    let elsewhere = pool.get(); // the slot is busy: a second object is created
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            lent.hold();
-            lent.release();
-        });
-    });
-    drop(elsewhere);
+    let (lent_tx, lent_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let other = {
+        let pool = Arc::clone(&pool);
+        std::thread::spawn(move || {
+            drop(pool.get()); // idle in this thread's magazine
+            let a = pool.get(); // on loan; its place stays here as a spare token
+            lent_tx.send(()).unwrap();
+            done_rx.recv().unwrap();
+            drop(a); // B is idle now: dropped for the cap
+        })
+    };
+    lent_rx.recv().unwrap();
+    let b = pool.get(); // nothing idle: created
+    drop(b); // no object is idle: kept, with the other thread's spare place
     let s = pool.stats();
-    assert_eq!((s.created, s.reused, s.idle), (2, 1, 2));
-    let again = pool.get(); // from the slot again
-    again.hold();
-    again.release();
-    drop(again);
-    assert_eq!(pool.stats().reused, 2);
-    let detached = pool.get().detach(); // detaching a lent object empties the slot
-    assert_eq!(pool.stats().idle, 1);
-    drop(detached);
-    assert_eq!(drops.load(SeqCst), 1);
+    assert_eq!((s.created, s.dropped_full, s.idle), (2, 0, 1));
+    done_tx.send(()).unwrap();
+    other.join().unwrap();
+    let s = pool.stats();
+    assert_eq!((s.dropped_full, s.idle), (1, 1));
+    assert_eq!(pool.places_taken(), 1);
     drop(pool);
     assert_eq!(drops.load(SeqCst), 2);
+}
+
+#[test]
+fn prefill_and_idle() {
+    let (pool, drops) = tracked_pool(10);
+    assert_eq!(pool.prefill(4), 4);
+    assert_eq!(pool.idle(), 4);
+    assert_eq!(pool.prefill(4), 0);
+    assert_eq!(pool.prefill(50), 6);
+    assert_eq!(pool.idle(), 10);
+    let held: Vec<_> = (0..12).map(|_| pool.get()).collect();
+    let s = pool.stats();
+    assert_eq!((s.created, s.reused, s.idle), (12, 10, 0));
+    drop(held);
+    assert_eq!(pool.idle(), 10);
+    assert_eq!(pool.stats().dropped_full, 2);
+    drop(pool);
+    assert_eq!(drops.load(SeqCst), 12);
+}
+
+#[test]
+fn panicking_create_in_prefill_gives_its_place_back() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&calls);
+    let pool = Pool::new(4, move || {
+        if c.fetch_add(1, SeqCst) == 2 {
+            panic!("create fails");
+        }
+        Vec::<u8>::new()
+    });
+    let r = catch_unwind(AssertUnwindSafe(|| pool.prefill(4)));
+    assert!(r.is_err());
+    assert_eq!(pool.idle(), 2);
+    assert_eq!(pool.places_taken(), 2);
+    assert_eq!(pool.prefill(4), 2);
+    assert_eq!(pool.idle(), 4);
 }
