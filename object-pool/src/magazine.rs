@@ -51,6 +51,15 @@ fn bump(counter: &AtomicU64) {
     counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
+/// Spare tokens from the two counters. `spare_in` is read with no ordering against
+/// `spare_out`, so another thread may see an older (smaller) `spare_in` than the tokens already
+/// taken: that reads as none left, never as a huge number (the difference is taken as signed).
+#[inline(always)]
+fn spare(spare_in: usize, spare_out: usize) -> usize {
+    let d = spare_in.wrapping_sub(spare_out);
+    if (d as isize) < 0 { 0 } else { d }
+}
+
 /// One thread's stack of idle objects in one pool.
 #[derive(Debug)]
 #[repr(align(128))]
@@ -140,7 +149,7 @@ impl<T> Magazine<T> {
     pub(crate) fn take_token(&self) -> bool {
         let mut out = self.spare_out.load(Ordering::Relaxed);
         loop {
-            if self.spare_in.load(Ordering::Relaxed).wrapping_sub(out) == 0 {
+            if spare(self.spare_in.load(Ordering::Relaxed), out) == 0 {
                 return false;
             }
             match self.spare_out.compare_exchange_weak(
@@ -169,7 +178,7 @@ impl<T> Magazine<T> {
     pub(crate) fn take_surplus(&self, keep: usize) -> usize {
         let mut out = self.spare_out.load(Ordering::Relaxed);
         loop {
-            let spare = self.spare_in.load(Ordering::Relaxed).wrapping_sub(out);
+            let spare = spare(self.spare_in.load(Ordering::Relaxed), out);
             if spare <= keep {
                 return 0;
             }
@@ -234,9 +243,8 @@ impl<T> Magazine<T> {
     /// Spare tokens here now (a hint while the owner runs).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn spare(&self) -> usize {
-        self.spare_in
-            .load(Ordering::Relaxed)
-            .wrapping_sub(self.spare_out.load(Ordering::Relaxed))
+        let out = self.spare_out.load(Ordering::Relaxed);
+        spare(self.spare_in.load(Ordering::Relaxed), out)
     }
 
     /// Pops so far.

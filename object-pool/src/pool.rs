@@ -310,11 +310,11 @@ impl<T> Pool<T> {
         }
         let thread = thread_index::current();
         let mut made = 0;
-        while self.idle() < n && self.budget.reserve(1) == 1 {
+        while self.idle() < n && self.find_place(None) {
             let release = Release(&self.budget);
             let object = self.create_new();
             std::mem::forget(release);
-            self.shards.push(thread, object);
+            self.shards.push_batch(thread, std::iter::once(object));
             made += 1;
         }
         made

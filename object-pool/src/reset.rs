@@ -29,6 +29,20 @@ use std::hash::BuildHasher;
 /// pool.get().open = false; // broken while in use: refused on return
 /// assert_eq!(pool.stats().dropped_refused, 1);
 /// ```
+///
+/// A type without `Reset` needs [`Pool::with_reset`](crate::Pool::with_reset) (the compiler's
+/// error says so):
+///
+/// ```compile_fail
+/// struct Conn;
+/// let pool = object_pool::Pool::new(4, || Conn); // `Conn` does not implement `Reset`
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Reset`, so `Pool::new` cannot reset it on return",
+    label = "`Pool::new` needs `{Self}: Reset`",
+    note = "build the pool with `Pool::with_reset(max_retained, create, |obj| {{ /* reset obj */ true }})` instead",
+    note = "or implement `object_pool::Reset` for `{Self}`"
+)]
 pub trait Reset {
     /// Resets `self` for reuse; `false` to have it dropped instead.
     ///

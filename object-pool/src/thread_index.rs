@@ -1,11 +1,11 @@
-//! A small, dense index per live thread: the key of a thread's front slot in every pool.
+//! A small, dense index per live thread: the key of a thread's magazine in every pool.
 //!
 //! The first time a thread uses any pool it leases the smallest free index from a global
 //! registry; a thread-local lease gives it back when the thread exits, so indices stay dense
-//! (`0..live threads`) and a pool's slot array indexed by them stays small. While a thread
-//! holds index `i`, no other live thread holds it: this is what makes slot `i` of every pool
+//! (`0..live threads`) and a pool's magazine array indexed by them stays small. While a thread
+//! holds index `i`, no other live thread holds it: this is what makes magazine `i` of every pool
 //! single-owner. The registry's mutex orders a lease's release before its next acquisition,
-//! so the next owner of slot `i` sees everything the previous owner wrote there.
+//! so the next owner of magazine `i` sees everything the previous owner wrote there.
 //!
 //! After its lease was dropped (thread-local destruction has begun), a thread has no index
 //! and uses only the shared stacks.

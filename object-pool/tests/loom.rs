@@ -3,8 +3,10 @@
 //! models check that an object has one holder at a time, that the cap holds, and that every
 //! object created is dropped exactly once.
 //!
-//! Under loom the pool has one front slot (the first thread to use it, here always the main
-//! thread) and two shards, so the spawned threads use the shared stacks.
+//! Under loom the pool has two magazines of two objects (for the first two threads to use
+//! it: the main thread, index 0, and the first one spawned, index 1) and two shards, so the
+//! models reach magazine flushes and refills, spare places taken across threads, stealing,
+//! and (for a third thread) the shared stacks alone.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p object-pool --test loom`
 #![cfg(loom)]
@@ -68,15 +70,27 @@ fn pool(max_retained: usize) -> (Pool<Tracked>, std::sync::Arc<AtomicUsize>) {
     (pool, drops)
 }
 
-/// After the threads are done: idle within the cap, every object either idle or dropped,
-/// and dropping the pool drops the idle ones, so each object is dropped exactly once.
-fn check_and_drop(pool: Pool<Tracked>, drops: &AtomicUsize, max_retained: usize) {
+/// After the threads are done: idle within the cap, every object either idle or dropped;
+/// every place that holds no idle object is found again by a return (no place leaked, none
+/// counted twice); and dropping the pool drops the idle ones, so each object is dropped
+/// exactly once.
+fn check_and_drop(pool: Pool<Tracked>, drops: &std::sync::Arc<AtomicUsize>, max_retained: usize) {
     let s = pool.stats();
     assert!(s.idle <= max_retained, "{s:?}");
     assert_eq!(s.created as usize, s.idle + drops.load(SeqCst), "{s:?}");
-    let created = s.created as usize;
+    let put_in = max_retained + 1 - s.idle;
+    for _ in 0..put_in {
+        pool.put(Tracked {
+            drops: std::sync::Arc::clone(drops),
+            held: AtomicBool::new(false),
+        });
+    }
+    let after = pool.stats();
+    assert_eq!(after.idle, max_retained, "{after:?}");
+    assert_eq!(after.dropped_full, s.dropped_full + 1, "{after:?}");
+    let made = s.created as usize + put_in;
     drop(pool);
-    assert_eq!(drops.load(SeqCst), created);
+    assert_eq!(drops.load(SeqCst), made);
 }
 
 #[test]
@@ -84,7 +98,8 @@ fn concurrent_get_and_return_with_the_cap_reached() {
     model("concurrent_get_and_return_with_the_cap_reached", || {
         let (pool, drops) = pool(2);
         let pool = Arc::new(pool);
-        // The main thread takes index 0 (the front slot) and fills it: one place of two.
+        // The main thread takes index 0 (a magazine) and fills one place of two; of the
+        // spawned threads, the first has a magazine and the second uses the shards alone.
         drop(pool.get());
         let handles: Vec<_> = (0..2)
             .map(|_| {
@@ -111,35 +126,30 @@ fn stealing_from_another_shard() {
     model("stealing_from_another_shard", || {
         let (pool, drops) = pool(4);
         let pool = Arc::new(pool);
-        drop(pool.get()); // main: index 0, home shard 0, front slot filled
+        assert!(pool.try_get().is_none()); // main: index 0, home shard 0
         let other = {
             let pool = Arc::clone(&pool);
             thread::spawn(move || {
-                // Index 1, no front slot: both land on shard 1.
-                let a = pool.get();
-                let b = pool.get();
+                // Index 1: three returns into a magazine of two flush one to shard 1.
+                let (a, b, c) = (pool.get(), pool.get(), pool.get());
                 a.use_it();
-                drop((a, b));
+                drop((a, b, c));
             })
         };
-        // Main holds its slot's object, so its next gets come from the shards (its home
-        // shard 0 is empty: stealing from shard 1) or are created; its returns go to
-        // shard 0, competing with the other thread for the budget.
-        let mine = pool.get();
-        let extra = pool.get();
+        // Main's magazine and home shard are empty: a get refills from shard 1 if the
+        // other thread flushed there already.
+        thread::yield_now();
         let stolen = pool.try_get();
         if let Some(s) = &stolen {
             s.use_it();
             STEALS.fetch_add(1, SeqCst);
         }
-        extra.use_it();
-        mine.use_it();
-        drop((mine, extra, stolen));
+        drop(stolen);
         other.join().unwrap();
-        // Everything idle is reachable from here.
+        // What main reaches is idle; the other thread's magazine is its own.
         let idle = pool.stats().idle;
         let all: Vec<_> = std::iter::from_fn(|| pool.try_get()).collect();
-        assert_eq!(all.len(), idle);
+        assert!(all.len() <= idle && idle <= 4);
         for t in &all {
             t.use_it();
         }
@@ -153,19 +163,52 @@ fn stealing_from_another_shard() {
     );
 }
 
+/// The property across threads: an object on loan does not hold a place. Main lends
+/// its only idle object (cap 1), so its magazine keeps a spare place; while main holds that
+/// loan, the other thread returns a new object and main returns another: exactly one of the
+/// two is kept, whichever takes the spare place first (the other thread takes it from main's
+/// magazine), and the loan's own return is then dropped for the cap.
+#[test]
+fn a_spare_place_is_taken_once_across_threads() {
+    model("a_spare_place_is_taken_once_across_threads", || {
+        let (pool, drops) = pool(1);
+        let pool = Arc::new(pool);
+        drop(pool.get()); // main: index 0, one object idle in its magazine
+        let lent = pool.get(); // on loan; its place is a spare token in main's magazine
+        let other = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                let b = pool.get(); // nothing idle here: created
+                b.use_it();
+                drop(b); // no spare of its own, budget used up: takes main's spare
+            })
+        };
+        let c = pool.get(); // main's magazine is empty: refill hands back surplus, creates
+        c.use_it();
+        drop(c); // main's own spare, unless the other thread took it
+        other.join().unwrap();
+        let s = pool.stats();
+        assert_eq!((s.created, s.idle, s.dropped_full), (3, 1, 1), "{s:?}");
+        drop(lent); // one object is idle: dropped for the cap
+        assert_eq!(pool.stats().dropped_full, 2);
+        let pool = Arc::try_unwrap(pool).unwrap();
+        check_and_drop(pool, &drops, 1);
+    });
+}
+
 #[test]
 fn owned_guard_dropped_on_another_thread() {
     model("owned_guard_dropped_on_another_thread", || {
         let (pool, drops) = pool(2);
         let pool = Arc::new(pool);
-        drop(pool.get()); // main: index 0, its front slot now holds the object
-        // Lent in place from main's front slot, then given back from the other thread.
+        drop(pool.get()); // main: index 0, its magazine now holds the object
+        // Popped from main's magazine, then given back from the other thread.
         let guard = Pool::get_owned(&pool);
         let other = thread::spawn(move || {
             guard.use_it();
             drop(guard);
         });
-        // Meanwhile main's slot is lent: this one comes from the shards or `create`.
+        // Meanwhile main's magazine is empty: this one comes from the shards or `create`.
         let mine = Pool::get_owned(&pool);
         mine.use_it();
         drop(mine);
@@ -178,27 +221,28 @@ fn owned_guard_dropped_on_another_thread() {
     });
 }
 
+/// `clear` on main while another thread returns into its magazine and gets again: the
+/// other thread drops its stale objects (or reuses ones returned after the clear), and no
+/// place is lost either way.
 #[test]
-fn lent_object_detached_on_another_thread_while_clearing() {
-    model(
-        "lent_object_detached_on_another_thread_while_clearing",
-        || {
-            let (pool, drops) = pool(2);
-            let pool = Arc::new(pool);
-            // Main lends its front slot's object to a guard that another thread detaches, while
-            // main clears the pool: the slot is lent, so `clear` must not touch it.
-            drop(pool.get());
-            let guard = Pool::get_owned(&pool);
-            let other = thread::spawn(move || {
-                guard.use_it();
-                guard.detach()
-            });
-            assert_eq!(pool.clear(), 0);
-            let detached = other.join().unwrap();
-            detached.use_it();
-            drop(detached);
-            let pool = Arc::try_unwrap(pool).unwrap();
-            check_and_drop(pool, &drops, 2);
-        },
-    );
+fn clear_while_another_thread_returns() {
+    model("clear_while_another_thread_returns", || {
+        let (pool, drops) = pool(2);
+        let pool = Arc::new(pool);
+        assert!(pool.try_get().is_none()); // main: index 0
+        let other = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                let (a, b) = (pool.get(), pool.get());
+                drop((a, b)); // into its magazine
+                let c = pool.get(); // reused, or the stale ones dropped and one created
+                c.use_it();
+            })
+        };
+        let cleared = pool.clear();
+        assert!(cleared <= 2);
+        other.join().unwrap();
+        let pool = Arc::try_unwrap(pool).unwrap();
+        check_and_drop(pool, &drops, 2);
+    });
 }
