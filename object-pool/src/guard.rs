@@ -4,38 +4,69 @@ use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 
+use std::ptr::NonNull;
+
+use crate::magazine::{Magazine, Slot};
 use crate::pool::Pool;
 use crate::sync::Arc;
+use crate::thread_index;
 
-/// A guard's object, held by value. Always initialised, except inside the guard's `drop`
-/// and `detach`, which take it exactly once.
-pub(crate) struct Loan<T>(ManuallyDrop<T>);
+/// Where a guard's object is: lent in place from a magazine slot (the fast path), or held by
+/// value (from the shared stacks or `create`).
+pub(crate) enum Loan<T> {
+    /// Lent from `slot` of `magazine`. Valid while the guard lives: the slot is lent to this
+    /// guard, and the pool (which owns the magazine) outlives the guard.
+    Lent {
+        magazine: NonNull<Magazine<T>>,
+        slot: NonNull<Slot<T>>,
+    },
+    /// Held here. Always initialised, except inside `drop` and `detach`, which take it
+    /// exactly once.
+    Owned(ManuallyDrop<T>),
+}
 
 impl<T> Loan<T> {
+    /// A loan of an object held by value.
     #[inline(always)]
-    pub(crate) fn new(object: T) -> Self {
-        Self(ManuallyDrop::new(object))
+    pub(crate) fn owned(object: T) -> Self {
+        Loan::Owned(ManuallyDrop::new(object))
     }
 
     #[inline(always)]
     fn get(&self) -> &T {
-        &self.0
+        match self {
+            // SAFETY: the slot is lent to this guard, so the object is initialised and nobody
+            // else touches it; `&self` keeps the guard (and the pool) alive.
+            Loan::Lent { slot, .. } => unsafe { slot.as_ref().object().as_ref() },
+            Loan::Owned(object) => object,
+        }
     }
 
     #[inline(always)]
     fn get_mut(&mut self) -> &mut T {
-        &mut self.0
+        match self {
+            // SAFETY: as in `get`, and `&mut self` makes the access exclusive.
+            Loan::Lent { slot, .. } => unsafe { slot.as_ref().object().as_mut() },
+            Loan::Owned(object) => object,
+        }
     }
 
     /// Gives the object back to `pool` (reset, then kept or dropped).
     ///
     /// # Safety
-    /// Called at most once per loan (from the guard's `drop`), and then the loan is never
-    /// used again.
+    /// Called at most once per loan (from the guard's `drop`), with the pool it came from,
+    /// and then the loan is never used again.
     #[inline(always)]
     unsafe fn give_back(&mut self, pool: &Pool<T>) {
-        // SAFETY: taken exactly once, as the caller promises.
-        pool.recycle(unsafe { ManuallyDrop::take(&mut self.0) });
+        match self {
+            // SAFETY: the slot is lent to this guard, which gives it up here, once; the pool
+            // owns the magazine.
+            Loan::Lent { magazine, slot } => unsafe {
+                pool.give_back_lent(magazine.as_ref(), *slot)
+            },
+            // SAFETY: taken exactly once, as the caller promises.
+            Loan::Owned(object) => pool.recycle(unsafe { ManuallyDrop::take(object) }),
+        }
     }
 
     /// Takes the object out for good.
@@ -43,8 +74,16 @@ impl<T> Loan<T> {
     /// # Safety
     /// Called at most once per loan, and then the loan is never used again.
     unsafe fn take(&mut self) -> T {
-        // SAFETY: taken exactly once, as the caller promises.
-        unsafe { ManuallyDrop::take(&mut self.0) }
+        match self {
+            // SAFETY: the slot is lent to this guard, which gives it up here, once.
+            Loan::Lent { magazine, slot, .. } => unsafe {
+                let magazine = magazine.as_ref();
+                let owner = thread_index::current() == Some(magazine.index());
+                magazine.take_lent(*slot, owner)
+            },
+            // SAFETY: taken exactly once, as the caller promises.
+            Loan::Owned(object) => unsafe { ManuallyDrop::take(object) },
+        }
     }
 }
 
@@ -72,7 +111,8 @@ pub struct Pooled<'a, T> {
     pool: &'a Pool<T>,
 }
 
-// SAFETY: a guard owns its object exclusively, by value, so sending the guard sends a `T` and uses the
+// SAFETY: a guard owns its object exclusively (by value, or as the holder of a lent slot,
+// which may give it back from any thread), so sending the guard sends a `T` and uses the
 // pool from another thread: `T: Send` (which also makes `Pool<T>: Sync`).
 unsafe impl<T: Send> Send for Pooled<'_, T> {}
 

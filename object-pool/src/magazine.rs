@@ -1,48 +1,73 @@
-//! The fast path: one magazine per thread index, a short stack of idle objects that only its
-//! owner touches, with no lock; a get and a return cost no atomic read-modify-write beyond one
-//! uncontended compare-and-swap on the owner's own cache line.
+//! The fast path: one magazine per thread index, a few dozen slots in which idle objects wait
+//! and from which they are lent *in place*, with no lock and no atomic read-modify-write
+//! except one uncontended compare-and-swap per return.
 //!
 //! Magazine `i` of a pool belongs to whichever live thread holds index `i` (see
-//! [`thread_index`](crate::thread_index)), its *owner*. Only the owner pushes, pops, refills
-//! and flushes it, so the objects need no lock. Other threads read its published length (for
-//! statistics) and may take its *spare tokens*, nothing else.
+//! [`thread_index`](crate::thread_index)), its *owner*. Its slots never move (they are
+//! allocated once, on first use), so a guard can point into one: a get lends the newest idle
+//! object where it lies, and a return on the owner's thread resets it there and marks it idle
+//! again. Nothing is copied, which also spares the hot loop the store-forwarding stalls that
+//! moving an object out and back in costs.
 //!
-//! **Places.** Every object in a magazine holds one place of the pool's
-//! [`Budget`](crate::budget::Budget). When the owner pops an object to lend it, its place is
-//! not handed back to the shared counter (that would be a contended read-modify-write per
-//! get): it stays here as a spare token, which the next return on this thread uses. A spare
-//! token is a place that holds no idle object, so any thread that finds the budget used up
-//! may take it (see [`take_token`](Magazine::take_token)): a return is dropped for the cap only
-//! when every place holds a really idle object.
+//! **Who touches what.** The owner alone reads and writes the bookkeeping (the stack of idle
+//! slots, the mask of empty ones) and the objects of idle and empty slots. A lent slot's
+//! object belongs to the guard's holder. A guard dropped on another thread takes its object
+//! out of the slot and marks the slot `EMPTY` with a release store (the only write another
+//! thread makes here, besides taking spare tokens); the owner finds such slots, with acquire
+//! loads, when it runs out of empty ones.
 //!
-//! Spare tokens are counted by two monotonic counters, `spare_in` (added by the owner alone,
-//! with a plain store) and `spare_out` (taken by anyone, with a compare-and-swap that never
-//! takes more than `spare_in` shows). An owner that adds a token never races with a taker, and
-//! two takers never take the same token; a taker that reads an old `spare_in` only sees fewer
-//! tokens than there are.
-//!
-//! | event (owner unless said) | objects | spare tokens | budget counter |
+//! | slot | owner's books | who may act | transitions |
 //! |---|---|---|---|
-//! | pop to lend | -1 | +1 | |
-//! | push a returned object (a spare token, else reserved) | +1 | -1 | (+k reserved) |
-//! | flush the older half to a shared stack, or refill from one | -k / +k | | |
+//! | empty | in `empty` | owner | store an object: idle |
+//! | idle | on the `idle` stack | owner | lend: lent; flush, trim or stale: empty |
+//! | lent | in neither | the guard's holder | owner's return: idle; refused, detached or dropped for the cap: empty (owner's books at once; another thread's `EMPTY` flag, found later) |
+//!
+//! **Places.** Every idle object holds one place of the pool's
+//! [`Budget`](crate::budget::Budget). When the owner lends an object, its place is not handed
+//! back to the shared counter (a contended read-modify-write per get): it stays here as a
+//! spare token, which the return uses. A spare token is a place that holds no idle object, so
+//! any thread that finds the budget used up may take it (see
+//! [`steal_token`](Magazine::steal_token)): a return is dropped for the cap only when every
+//! place holds a really idle object. Spare tokens are three monotonic counters: `spare_in` and
+//! `spare_used`, written by the owner alone with plain stores, and `spare_taken`, written by
+//! other threads with compare-and-swaps. The owner and a taker that want the last token at the
+//! same time are kept apart by the asymmetric barrier of `sync.rs` (a compiler fence on the
+//! owner's side, `membarrier` on the taker's): each publishes its claim, then checks the
+//! other's, and at least one of them sees both claims and backs off.
+//!
+//! | event (owner unless said) | idle objects | spare tokens | budget counter |
+//! |---|---|---|---|
+//! | lend | -1 | +1 | |
+//! | return into a slot (a spare token, else reserved) | +1 | -1 | (+k reserved) |
+//! | flush to a shared stack, or refill from one | -k / +k | | |
 //! | trim, or drop stale objects after a `clear` | -k | | -k |
 //! | hand back surplus spare tokens | | -k | -k |
 //! | any thread takes a spare token for its own return | | -1 | |
 //!
-//! A magazine also remembers the pool's clear generation of its objects: after `Pool::clear`
-//! on any thread, the owner drops stale objects on its next get or return instead of reusing
-//! them.
+//! A magazine also remembers the pool's clear generation of its idle objects: after
+//! `Pool::clear` on any thread, the owner drops stale objects on its next get or return.
 
-use crate::sync::{AtomicU64, AtomicUsize, Ordering, UnsafeCell};
+use std::mem::MaybeUninit;
+use std::ptr::NonNull;
 
-/// Adds `n` to a counter that only the current owner writes: a load and a store.
+use crate::sync::{
+    AtomicU8, AtomicU64, AtomicUsize, Ordering, UnsafeCell, other_side_barrier, other_side_load,
+    owner_add, owner_store, owner_store_then_load,
+};
+
+/// A slot's flag: set by the owner when it lends the slot, cleared by another thread that
+/// took the lent object out.
+const LENT: u8 = 1;
+const EMPTY: u8 = 0;
+
+/// The most slots a magazine can have (the masks are `u64`).
+pub(crate) const MAX_SLOTS: usize = 64;
+
+/// Adds `n` to a counter that only the current owner writes and other threads read: a load
+/// and a store (see `owner_add` in `sync.rs`).
 #[inline(always)]
 fn add(counter: &AtomicUsize, n: usize) {
-    counter.store(
-        counter.load(Ordering::Relaxed).wrapping_add(n),
-        Ordering::Relaxed,
-    );
+    owner_add(counter, n);
 }
 
 /// Adds one to a statistics counter that only the current owner writes.
@@ -51,117 +76,420 @@ fn bump(counter: &AtomicU64) {
     counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
-/// Spare tokens from the two counters. `spare_in` is read with no ordering against
-/// `spare_out`, so another thread may see an older (smaller) `spare_in` than the tokens already
-/// taken: that reads as none left, never as a huge number (the difference is taken as signed).
+/// Spare tokens from the three counters, as a signed number: a thread may read an older
+/// (smaller) `spare_in` than the tokens already used or taken, which must read as none left,
+/// never as a huge number; and a consumption published tentatively may make it negative.
 #[inline(always)]
-fn spare(spare_in: usize, spare_out: usize) -> usize {
-    let d = spare_in.wrapping_sub(spare_out);
-    if (d as isize) < 0 { 0 } else { d }
+fn spare_signed(added: usize, used: usize, taken: usize) -> isize {
+    added.wrapping_sub(used).wrapping_sub(taken) as isize
 }
 
-/// One thread's stack of idle objects in one pool.
+/// One slot: an object (initialised when idle or lent) and the flag another thread clears.
+#[derive(Debug)]
+pub(crate) struct Slot<T> {
+    object: UnsafeCell<MaybeUninit<T>>,
+    flag: AtomicU8,
+}
+
+impl<T> Slot<T> {
+    /// A pointer to the slot's object (initialised only while idle or lent).
+    #[inline(always)]
+    pub(crate) fn object(&self) -> NonNull<T> {
+        // SAFETY: a pointer into a live slot is never null.
+        self.object
+            .with_mut(|p| unsafe { NonNull::new_unchecked(p.cast::<T>()) })
+    }
+}
+
+/// The owner's books. Owner-only.
+#[derive(Debug)]
+struct Books {
+    /// Slot indices of the idle objects, oldest first; `idle_len` of them are valid.
+    idle: [u8; MAX_SLOTS],
+    idle_len: usize,
+    /// Slots the owner knows to be empty.
+    empty: u64,
+    /// The clear generation of the idle objects.
+    generation: u64,
+}
+
+/// One thread's slots in one pool.
 #[derive(Debug)]
 #[repr(align(128))]
 pub(crate) struct Magazine<T> {
-    /// The idle objects, oldest first. Owner-only.
-    objects: UnsafeCell<Vec<T>>,
-    /// `objects.len()`, published for statistics.
-    len: AtomicUsize,
-    /// The most objects this magazine holds.
+    /// The slots; allocated on first use, never moved after.
+    slots: UnsafeCell<Box<[Slot<T>]>>,
+    books: UnsafeCell<Books>,
+    /// How many slots this magazine gets.
     capacity: usize,
-    /// The clear generation of the objects here. Owner-only.
-    generation: AtomicU64,
+    /// The thread index that owns it (its position in the pool's array).
+    index: usize,
+    /// Idle objects, published for statistics.
+    len: AtomicUsize,
     /// Spare tokens ever added. Owner-only writes.
     spare_in: AtomicUsize,
-    /// Spare tokens ever taken, by the owner or another thread.
-    spare_out: AtomicUsize,
-    /// Pops so far. Owner-only writes.
+    /// Spare tokens ever used by the owner. Owner-only writes.
+    spare_used: AtomicUsize,
+    /// Spare tokens ever taken by other threads (read-modify-writes, rare).
+    spare_taken: AtomicUsize,
+    /// Lends so far. Owner-only writes.
     reused: AtomicU64,
-    /// Pushes so far. Owner-only writes.
+    /// Objects made idle here so far. Owner-only writes.
     returned: AtomicU64,
 }
 
-// SAFETY: the objects of a magazine are only ever touched by the thread holding its index,
-// and an index passes from one thread to the next through the registry's mutex (a
-// happens-before edge). Sharing `&Magazine<T>` therefore never shares a `T`; it only moves
-// objects between threads, which needs `T: Send`. Everything else is atomic.
+// SAFETY: the objects of a magazine are only ever touched by the thread the tables above
+// designate (the owner, or a lent object's guard holder), and hand-overs are release/acquire
+// pairs (the `EMPTY` flag), the registry's mutex (an index passing to a new owner) or whatever
+// moved the guard. Sharing `&Magazine<T>` therefore never shares a `T`; it only moves objects
+// between threads, which needs `T: Send`. Everything else is atomic.
 unsafe impl<T: Send> Sync for Magazine<T> {}
 
-// SAFETY: as above; a magazine owns its objects.
+// SAFETY: as above; a magazine owns its idle objects.
 unsafe impl<T: Send> Send for Magazine<T> {}
 
+/// What a lend hands to the guard: the slot, whose object it may use until it gives it back.
+pub(crate) type Lent<T> = NonNull<Slot<T>>;
+
 impl<T> Magazine<T> {
-    /// An empty magazine that holds at most `capacity` objects (allocated on first use).
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// An empty magazine for thread index `index`, with `capacity` slots (at most
+    /// [`MAX_SLOTS`]) allocated on first use.
+    pub(crate) fn new(index: usize, capacity: usize) -> Self {
         Self {
-            objects: UnsafeCell::new(Vec::new()),
+            slots: UnsafeCell::new(Box::new([])),
+            books: UnsafeCell::new(Books {
+                idle: [0; MAX_SLOTS],
+                idle_len: 0,
+                empty: 0,
+                generation: 0,
+            }),
+            capacity: capacity.min(MAX_SLOTS),
+            index,
             len: AtomicUsize::new(0),
-            capacity,
-            generation: AtomicU64::new(0),
             spare_in: AtomicUsize::new(0),
-            spare_out: AtomicUsize::new(0),
+            spare_used: AtomicUsize::new(0),
+            spare_taken: AtomicUsize::new(0),
             reused: AtomicU64::new(0),
             returned: AtomicU64::new(0),
         }
     }
 
-    /// Pops the newest object, if there is one from generation `generation`; its place
+    /// The thread index that owns this magazine.
+    #[inline(always)]
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Runs `f` on the books and the slots.
+    ///
+    /// # Safety
+    /// The calling thread must hold this magazine's index, and `f` must touch only the
+    /// objects of idle and empty slots.
+    #[inline(always)]
+    unsafe fn with<R>(&self, f: impl FnOnce(&mut Books, &[Slot<T>]) -> R) -> R {
+        self.books.with_mut(|books| {
+            // SAFETY: the owner alone touches the books and replaces the slice; the slice
+            // itself is shared with guard holders, who touch only their lent slot's object.
+            self.slots
+                .with_mut(|slots| unsafe { f(&mut *books, &*slots) })
+        })
+    }
+
+    /// Lends the newest idle object, if there is one from generation `generation`; its place
     /// becomes a spare token.
     ///
     /// # Safety
     /// The calling thread must hold this magazine's index.
     #[inline(always)]
-    pub(crate) unsafe fn pop(&self, generation: u64) -> Option<T> {
-        if self.generation.load(Ordering::Relaxed) != generation {
-            return None;
-        }
-        // SAFETY: we are the owner: nobody else touches the objects.
-        let object = self.objects.with_mut(|v| unsafe { (*v).pop() })?;
+    pub(crate) unsafe fn lend(&self, generation: u64) -> Option<Lent<T>> {
+        // SAFETY: as the caller promises.
+        let lent = unsafe {
+            self.with(|books, slots| {
+                if books.idle_len == 0 || books.generation != generation {
+                    return None;
+                }
+                books.idle_len -= 1;
+                let slot = &slots[usize::from(books.idle[books.idle_len])];
+                slot.flag.store(LENT, Ordering::Relaxed);
+                Some(NonNull::from(slot))
+            })?
+        };
         self.len
             .store(self.len.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
         add(&self.spare_in, 1);
         bump(&self.reused);
-        Some(object)
+        Some(lent)
     }
 
-    /// Pushes `object`, which holds a place already, unless the magazine is full or its
-    /// objects are stale; then gives it back.
+    /// Makes the lent object of `slot` idle again (its reset done, its place found), unless
+    /// the idle objects are stale; then `false`, and nothing changed.
+    ///
+    /// # Safety
+    /// The calling thread must hold this magazine's index and the guard `slot` is lent to,
+    /// and give the object up.
+    #[inline(always)]
+    pub(crate) unsafe fn give_back(&self, slot: Lent<T>, generation: u64) -> bool {
+        // SAFETY: as the caller promises.
+        let ok = unsafe {
+            self.with(|books, slots| {
+                if books.generation != generation {
+                    return false;
+                }
+                books.idle[books.idle_len] = index_of(slots, slot) as u8;
+                books.idle_len += 1;
+                true
+            })
+        };
+        if ok {
+            self.len
+                .store(self.len.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            bump(&self.returned);
+        }
+        ok
+    }
+
+    /// Stores `object` (which holds a place already) in an empty slot and makes it idle;
+    /// gives it back when the owner knows of no empty slot or the idle objects are stale.
     ///
     /// # Safety
     /// The calling thread must hold this magazine's index.
     #[inline(always)]
-    pub(crate) unsafe fn push(&self, object: T, generation: u64) -> Result<(), T> {
-        let len = self.len.load(Ordering::Relaxed);
-        if len == self.capacity || self.generation.load(Ordering::Relaxed) != generation {
-            return Err(object);
+    pub(crate) unsafe fn store(&self, object: T, generation: u64) -> Result<(), T> {
+        // SAFETY: as the caller promises.
+        let stored = unsafe {
+            self.with(|books, slots| {
+                if books.empty == 0 || books.generation != generation {
+                    return Err(object);
+                }
+                let slot = books.empty.trailing_zeros() as usize;
+                books.empty &= books.empty - 1;
+                // SAFETY: an empty slot's object is the owner's, and uninitialised.
+                slots[slot].object.with_mut(|p| (*p).write(object));
+                books.idle[books.idle_len] = slot as u8;
+                books.idle_len += 1;
+                Ok(())
+            })
+        };
+        if stored.is_ok() {
+            self.len
+                .store(self.len.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            bump(&self.returned);
         }
-        // SAFETY: we are the owner: nobody else touches the objects.
-        self.objects.with_mut(|v| unsafe { (*v).push(object) });
-        self.len.store(len + 1, Ordering::Relaxed);
-        bump(&self.returned);
-        Ok(())
+        stored
     }
 
-    /// Takes one spare token, if there is one. Any thread may call this: the owner for its
-    /// own return, another thread that found the budget used up.
+    /// Takes the lent object of `slot` out for good; on the owner's thread the slot is empty
+    /// at once, on another thread the owner finds it later.
+    ///
+    /// # Safety
+    /// The caller holds the guard `slot` is lent to, and gives the object up; `owner` says
+    /// truly whether the calling thread holds this magazine's index.
+    pub(crate) unsafe fn take_lent(&self, slot: Lent<T>, owner: bool) -> T {
+        // SAFETY: the slot is lent to the caller, so its object is initialised and the
+        // caller's; the magazine (and so the slot) is alive while the guard is.
+        let s = unsafe { slot.as_ref() };
+        // SAFETY: as above.
+        let object = s.object.with_mut(|p| unsafe { (*p).assume_init_read() });
+        if owner {
+            // SAFETY: we are the owner.
+            unsafe { self.with(|books, slots| books.empty |= 1 << index_of(slots, slot)) };
+        } else {
+            s.flag.store(EMPTY, Ordering::Release);
+        }
+        object
+    }
+
+    /// Makes sure the owner knows of an empty slot if there is one: allocates the slots on
+    /// first use, else collects the slots other threads emptied. Returns how many empty slots
+    /// the owner knows of.
+    ///
+    /// # Safety
+    /// The calling thread must hold this magazine's index.
+    pub(crate) unsafe fn find_empty(&self) -> usize {
+        // SAFETY: as the caller promises; the slice is replaced only while empty, when no
+        // guard points into it.
+        unsafe {
+            self.slots.with_mut(|slots| {
+                if (&*slots).is_empty() && self.capacity > 0 {
+                    *slots = (0..self.capacity)
+                        .map(|_| Slot {
+                            object: UnsafeCell::new(MaybeUninit::uninit()),
+                            flag: AtomicU8::new(EMPTY),
+                        })
+                        .collect();
+                    self.books.with_mut(|books| {
+                        (*books).empty = all(self.capacity);
+                    });
+                }
+            });
+            self.with(|books, slots| {
+                if books.empty == 0 && !slots.is_empty() {
+                    // Lent slots: neither empty nor idle. Those flagged `EMPTY` were emptied
+                    // by another thread.
+                    let mut idle = 0u64;
+                    for &s in &books.idle[..books.idle_len] {
+                        idle |= 1 << s;
+                    }
+                    let mut lent = all(slots.len()) & !idle;
+                    while lent != 0 {
+                        let s = lent.trailing_zeros() as usize;
+                        lent &= lent - 1;
+                        if slots[s].flag.load(Ordering::Acquire) == EMPTY {
+                            books.empty |= 1 << s;
+                        }
+                    }
+                }
+                books.empty.count_ones() as usize
+            })
+        }
+    }
+
+    /// Stores objects from `fill` in up to `max` empty slots the owner knows of, and returns
+    /// how many. `fill` is called once with a sink and must not run user code.
+    ///
+    /// # Safety
+    /// The calling thread must hold this magazine's index.
+    pub(crate) unsafe fn refill(
+        &self,
+        max: usize,
+        fill: impl FnOnce(usize, &mut dyn FnMut(T)),
+    ) -> usize {
+        let mut stored = 0;
+        // SAFETY: as the caller promises.
+        unsafe {
+            self.with(|books, slots| {
+                let room = (books.empty.count_ones() as usize).min(max);
+                fill(room, &mut |object| {
+                    let slot = books.empty.trailing_zeros() as usize;
+                    books.empty &= books.empty - 1;
+                    // SAFETY: an empty slot's object is the owner's, and uninitialised.
+                    slots[slot].object.with_mut(|p| (*p).write(object));
+                    books.idle[books.idle_len] = slot as u8;
+                    books.idle_len += 1;
+                    stored += 1;
+                });
+            });
+        }
+        self.len
+            .store(self.len.load(Ordering::Relaxed) + stored, Ordering::Relaxed);
+        stored
+    }
+
+    /// Takes out up to `max` idle objects, oldest first, and hands them to `sink` (their
+    /// slots become empty); returns how many. `sink` must take them all and run no user code
+    /// (it moves them into a shared stack or a `Vec`).
+    ///
+    /// # Safety
+    /// The calling thread must hold this magazine's index.
+    pub(crate) unsafe fn take_oldest(
+        &self,
+        max: usize,
+        sink: impl FnOnce(&mut dyn Iterator<Item = T>),
+    ) -> usize {
+        // SAFETY: as the caller promises.
+        let n = unsafe {
+            self.with(|books, slots| {
+                let n = max.min(books.idle_len);
+                let oldest = books.idle;
+                for &s in &oldest[..n] {
+                    books.empty |= 1 << s;
+                }
+                books.idle.copy_within(n..books.idle_len, 0);
+                books.idle_len -= n;
+                let mut objects = oldest[..n].iter().map(|&s| {
+                    // SAFETY: the slot was idle, so its object is the owner's and
+                    // initialised; it is read once, as the slot just left the idle stack.
+                    slots[usize::from(s)]
+                        .object
+                        .with_mut(|p| (*p).assume_init_read())
+                });
+                sink(&mut objects);
+                objects.for_each(drop);
+                n
+            })
+        };
+        self.len
+            .store(self.len.load(Ordering::Relaxed) - n, Ordering::Relaxed);
+        n
+    }
+
+    /// Whether the idle objects here are from generation `generation`.
+    ///
+    /// # Safety
+    /// The calling thread must hold this magazine's index.
+    pub(crate) unsafe fn is_current(&self, generation: u64) -> bool {
+        // SAFETY: as the caller promises.
+        unsafe { self.with(|books, _| books.generation == generation) }
+    }
+
+    /// Takes every idle object out (they are stale), marks the magazine as holding generation
+    /// `generation`, and returns them for the caller to drop.
+    ///
+    /// # Safety
+    /// The calling thread must hold this magazine's index.
+    pub(crate) unsafe fn take_stale(&self, generation: u64) -> Vec<T> {
+        let mut out = Vec::new();
+        // SAFETY: as the caller promises.
+        unsafe {
+            self.take_oldest(usize::MAX, |objects| out.extend(objects));
+            self.with(|books, _| books.generation = generation);
+        }
+        out
+    }
+
+    /// Takes one of its own spare tokens for a return (the owner's fast path: two plain
+    /// stores at most, a compiler fence and a few loads; see the asymmetric barrier in
+    /// `sync.rs`). `false` when there is none, or a taker got the last one at the same time.
+    ///
+    /// # Safety
+    /// The calling thread must hold this magazine's index.
     #[inline(always)]
-    pub(crate) fn take_token(&self) -> bool {
-        let mut out = self.spare_out.load(Ordering::Relaxed);
+    pub(crate) unsafe fn take_own_token(&self) -> bool {
+        let added = self.spare_in.load(Ordering::Relaxed);
+        let used = self.spare_used.load(Ordering::Relaxed);
+        if added == used {
+            return false; // none left, whatever the takers did
+        }
+        let taken =
+            owner_store_then_load(&self.spare_used, used.wrapping_add(1), &self.spare_taken);
+        if spare_signed(added, used.wrapping_add(1), taken) >= 0 {
+            return true;
+        }
+        owner_store(&self.spare_used, used);
+        false
+    }
+
+    /// Takes one spare token from another thread's magazine (or from any magazine, for a
+    /// thread that has none), when the budget is used up. Slow: runs the heavy side of the
+    /// asymmetric barrier.
+    pub(crate) fn steal_token(&self) -> bool {
+        let mut taken = self.spare_taken.load(Ordering::Relaxed);
         loop {
-            if spare(self.spare_in.load(Ordering::Relaxed), out) == 0 {
+            let added = other_side_load(&self.spare_in);
+            let used = other_side_load(&self.spare_used);
+            if spare_signed(added, used, taken) <= 0 {
                 return false;
             }
-            match self.spare_out.compare_exchange_weak(
-                out,
-                out.wrapping_add(1),
+            match self.spare_taken.compare_exchange_weak(
+                taken,
+                taken.wrapping_add(1),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
-                Err(now) => out = now,
+                Ok(_) => break,
+                Err(now) => taken = now,
             }
         }
+        other_side_barrier();
+        let added = other_side_load(&self.spare_in);
+        let used = other_side_load(&self.spare_used);
+        let taken = other_side_load(&self.spare_taken);
+        if spare_signed(added, used, taken) >= 0 {
+            return true;
+        }
+        // The owner (or another taker) took the same token: give it back.
+        self.spare_taken.fetch_sub(1, Ordering::Relaxed);
+        false
     }
 
     /// Adds `n` spare tokens (places this thread holds that hold no object).
@@ -173,66 +501,26 @@ impl<T> Magazine<T> {
         add(&self.spare_in, n);
     }
 
-    /// Takes spare tokens until at most `keep` are left, and returns how many it took (for
-    /// the caller to release to the budget).
-    pub(crate) fn take_surplus(&self, keep: usize) -> usize {
-        let mut out = self.spare_out.load(Ordering::Relaxed);
-        loop {
-            let spare = spare(self.spare_in.load(Ordering::Relaxed), out);
-            if spare <= keep {
-                return 0;
-            }
-            let surplus = spare - keep;
-            match self.spare_out.compare_exchange_weak(
-                out,
-                out.wrapping_add(surplus),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return surplus,
-                Err(now) => out = now,
-            }
+    /// Takes its own spare tokens until at most `keep` are left, and returns how many it took
+    /// (for the caller to release to the budget).
+    ///
+    /// # Safety
+    /// The calling thread must hold this magazine's index.
+    pub(crate) unsafe fn take_surplus(&self, keep: usize) -> usize {
+        let added = self.spare_in.load(Ordering::Relaxed);
+        let used = self.spare_used.load(Ordering::Relaxed);
+        let spare = spare_signed(added, used, self.spare_taken.load(Ordering::Relaxed));
+        if spare <= keep as isize {
+            return 0;
         }
-    }
-
-    /// Runs `f` on the objects (oldest first) and publishes their new number. `f` must not
-    /// run user code that could reach this pool (it moves objects, nothing else).
-    ///
-    /// # Safety
-    /// The calling thread must hold this magazine's index.
-    pub(crate) unsafe fn with_objects<R>(&self, f: impl FnOnce(&mut Vec<T>) -> R) -> R {
-        // SAFETY: we are the owner: nobody else touches the objects.
-        self.objects.with_mut(|v| {
-            let v = unsafe { &mut *v };
-            let r = f(v);
-            debug_assert!(v.len() <= self.capacity);
-            self.len.store(v.len(), Ordering::Relaxed);
-            r
-        })
-    }
-
-    /// Whether the objects here are from generation `generation`.
-    ///
-    /// # Safety
-    /// The calling thread must hold this magazine's index.
-    pub(crate) unsafe fn is_current(&self, generation: u64) -> bool {
-        self.generation.load(Ordering::Relaxed) == generation
-    }
-
-    /// Takes every object out (they are stale, or being trimmed), marks the magazine as
-    /// holding generation `generation`, and returns them for the caller to drop.
-    ///
-    /// # Safety
-    /// The calling thread must hold this magazine's index.
-    pub(crate) unsafe fn take_all(&self, generation: u64) -> Vec<T> {
-        self.generation.store(generation, Ordering::Relaxed);
-        // SAFETY: as the caller promises.
-        unsafe { self.with_objects(std::mem::take) }
-    }
-
-    /// The most objects this magazine holds.
-    pub(crate) fn capacity(&self) -> usize {
-        self.capacity
+        let surplus = spare as usize - keep;
+        let now_used = used.wrapping_add(surplus);
+        let taken = owner_store_then_load(&self.spare_used, now_used, &self.spare_taken);
+        if spare_signed(added, now_used, taken) >= 0 {
+            return surplus;
+        }
+        owner_store(&self.spare_used, used);
+        0
     }
 
     /// Idle objects here, as last published.
@@ -243,17 +531,40 @@ impl<T> Magazine<T> {
     /// Spare tokens here now (a hint while the owner runs).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn spare(&self) -> usize {
-        let out = self.spare_out.load(Ordering::Relaxed);
-        spare(self.spare_in.load(Ordering::Relaxed), out)
+        let taken = self.spare_taken.load(Ordering::Relaxed);
+        let used = self.spare_used.load(Ordering::Relaxed);
+        spare_signed(self.spare_in.load(Ordering::Relaxed), used, taken).max(0) as usize
     }
 
-    /// Pops so far.
+    /// Lends so far.
     pub(crate) fn reused(&self) -> u64 {
         self.reused.load(Ordering::Relaxed)
     }
 
-    /// Pushes so far.
+    /// Objects made idle here so far.
     pub(crate) fn returned(&self) -> u64 {
         self.returned.load(Ordering::Relaxed)
+    }
+}
+
+/// The index of `slot` in `slots`.
+#[inline(always)]
+fn index_of<T>(slots: &[Slot<T>], slot: Lent<T>) -> usize {
+    // SAFETY: `slot` points into `slots` (a guard's slot belongs to its magazine).
+    unsafe { slot.as_ptr().cast_const().offset_from(slots.as_ptr()) as usize }
+}
+
+/// A mask of the first `n` slots.
+fn all(n: usize) -> u64 {
+    if n >= 64 { u64::MAX } else { (1 << n) - 1 }
+}
+
+impl<T> Drop for Magazine<T> {
+    fn drop(&mut self) {
+        // No guard outlives its pool, so no slot is lent: drop the idle objects.
+        let mut idle = Vec::new();
+        // SAFETY: `&mut self` is exclusive, which is more than owning the index.
+        unsafe { self.take_oldest(usize::MAX, |objects| idle.extend(objects)) };
+        drop(idle);
     }
 }

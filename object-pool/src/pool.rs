@@ -8,10 +8,11 @@
 //! no place is dropped without a reset: then every place holds an idle object.
 
 use std::fmt;
+use std::ptr::NonNull;
 
 use crate::budget::Budget;
 use crate::guard::{Loan, OwnedPooled, Pooled};
-use crate::magazine::Magazine;
+use crate::magazine::{Lent, MAX_SLOTS, Magazine};
 use crate::reset::Reset;
 use crate::shards::Shards;
 use crate::stats::Stats;
@@ -154,11 +155,12 @@ impl<T> Pool<T> {
     }
 
     fn build(max_retained: usize, create: CreateFn<T>, reset: ResetFn<T>) -> Self {
+        crate::sync::init_barrier();
         let (magazines, shards) = default_layout();
         let magazines = if max_retained == 0 { 0 } else { magazines };
-        let capacity = tunables::MAGAZINE.min(max_retained);
+        let capacity = tunables::MAGAZINE.min(max_retained).min(MAX_SLOTS);
         Self {
-            magazines: (0..magazines).map(|_| Magazine::new(capacity)).collect(),
+            magazines: (0..magazines).map(|i| Magazine::new(i, capacity)).collect(),
             generation: AtomicU64::new(0),
             shards: Shards::new(shards.min(max_retained.max(1))),
             budget: Budget::new(max_retained),
@@ -194,7 +196,7 @@ impl<T> Pool<T> {
     /// ```
     #[inline]
     pub fn get(&self) -> Pooled<'_, T> {
-        Pooled::new(self, Loan::new(self.take_or_create()))
+        Pooled::new(self, self.take_or_create())
     }
 
     /// An idle object if there is one; never calls `create`.
@@ -209,17 +211,16 @@ impl<T> Pool<T> {
     /// ```
     #[inline]
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
-        self.take_idle()
-            .map(|object| Pooled::new(self, Loan::new(object)))
+        self.take_idle().map(|loan| Pooled::new(self, loan))
     }
 
     fn get_owned_impl(this: &Arc<Self>) -> OwnedPooled<T> {
-        OwnedPooled::new(Arc::clone(this), Loan::new(this.take_or_create()))
+        OwnedPooled::new(Arc::clone(this), this.take_or_create())
     }
 
     fn try_get_owned_impl(this: &Arc<Self>) -> Option<OwnedPooled<T>> {
         this.take_idle()
-            .map(|object| OwnedPooled::new(Arc::clone(this), Loan::new(object)))
+            .map(|loan| OwnedPooled::new(Arc::clone(this), loan))
     }
 
     /// Like [`get`](Pool::get), but the guard holds an `Arc` of the pool instead of a
@@ -314,7 +315,7 @@ impl<T> Pool<T> {
             let release = Release(&self.budget);
             let object = self.create_new();
             std::mem::forget(release);
-            self.shards.push_batch(thread, std::iter::once(object));
+            self.shards.push_batch(thread, &mut std::iter::once(object));
             made += 1;
         }
         made
@@ -323,10 +324,10 @@ impl<T> Pool<T> {
     /// Drops idle objects until at most `keep` are left in the shared stacks and the calling
     /// thread's magazine, and returns how many were dropped. The oldest go first.
     ///
-    /// Other threads' magazines (at most [`tunables::MAGAZINE`] objects each) are not
-    /// reached; their objects count towards `max_retained` and [`Stats::idle`], are reused by
-    /// their thread, and are dropped with the pool. Objects are dropped after every lock is
-    /// released.
+    /// Other threads' magazines (at most [`MAGAZINE`](tunables::MAGAZINE) objects each) are
+    /// not reached; their objects count towards `max_retained` and [`Stats::idle`], are
+    /// reused by their thread, and are dropped with the pool. Objects are dropped after every
+    /// lock is released.
     ///
     /// ```
     /// use object_pool::Pool;
@@ -340,20 +341,18 @@ impl<T> Pool<T> {
         let thread = thread_index::current();
         let own = thread.and_then(|i| self.magazines.get(i));
         let generation = self.generation.load(Ordering::Relaxed);
-        let mut doomed = Vec::new();
         // SAFETY: `mag` is this thread's own magazine.
         let stale = own.map_or(0, |mag| unsafe { self.drop_stale(mag, generation) });
         let own_len = own.map_or(0, Magazine::len);
         let excess = (self.shards.idle() + own_len).saturating_sub(keep);
-        doomed.extend(self.shards.drain(excess));
+        let mut doomed = self.shards.drain(excess);
         if let Some(mag) = own {
             let k = (excess - doomed.len()).min(own_len);
             // SAFETY: `mag` is this thread's own magazine.
-            unsafe { mag.with_objects(|v| doomed.extend(v.drain(..k))) };
-        }
-        if let Some(mag) = own {
+            unsafe { mag.take_oldest(k, |objects| doomed.extend(objects)) };
             // The caller's spare tokens go back too: nothing of its own is held for later.
-            self.budget.release(mag.take_surplus(0));
+            // SAFETY: `mag` is this thread's own magazine.
+            self.budget.release(unsafe { mag.take_surplus(0) });
         }
         let n = doomed.len();
         self.budget.release(n);
@@ -427,15 +426,16 @@ impl<T> Pool<T> {
         stats
     }
 
-    /// An idle object: popped from this thread's magazine, else from the shared stacks.
+    /// An idle object: lent in place from this thread's magazine, else taken from the shared
+    /// stacks.
     #[inline(always)]
-    fn take_idle(&self) -> Option<T> {
+    fn take_idle(&self) -> Option<Loan<T>> {
         let thread = thread_index::current();
         if let Some(mag) = thread.and_then(|i| self.magazines.get(i)) {
             let generation = self.generation.load(Ordering::Relaxed);
             // SAFETY: `mag` is this thread's own magazine.
-            if let Some(object) = unsafe { mag.pop(generation) } {
-                return Some(object);
+            if let Some(lent) = unsafe { mag.lend(generation) } {
+                return Some(Self::lent(mag, lent));
             }
             // SAFETY: as above.
             return unsafe { self.refill(thread, mag, generation) };
@@ -443,8 +443,17 @@ impl<T> Pool<T> {
         self.take_shared(thread)
     }
 
-    /// The magazine is empty or stale: drop stale objects, hand back surplus spare tokens,
-    /// refill a batch from the shared stacks and pop one.
+    #[inline(always)]
+    fn lent(mag: &Magazine<T>, slot: Lent<T>) -> Loan<T> {
+        Loan::Lent {
+            magazine: NonNull::from(mag),
+            slot,
+        }
+    }
+
+    /// The magazine has no idle object, or stale ones: drop stale objects, hand back surplus
+    /// spare tokens, refill empty slots with a batch from the shared stacks and lend one; if
+    /// every slot is lent, take one object from the shared stacks by value.
     ///
     /// # Safety
     /// `mag` is the calling thread's own magazine.
@@ -454,31 +463,44 @@ impl<T> Pool<T> {
         thread: Option<usize>,
         mag: &Magazine<T>,
         generation: u64,
-    ) -> Option<T> {
+    ) -> Option<Loan<T>> {
         // SAFETY: as the caller promises, here and below.
         unsafe { self.drop_stale(mag, generation) };
-        self.budget.release(mag.take_surplus(tunables::SPARE_KEPT));
-        let batch = tunables::REFILL.min(mag.capacity());
         // SAFETY: as above.
-        let got = unsafe { mag.with_objects(|v| self.shards.pop_batch(thread, batch, v)) };
+        self.budget
+            .release(unsafe { mag.take_surplus(tunables::SPARE_KEPT) });
+        // SAFETY: as above.
+        if unsafe { mag.find_empty() } == 0 {
+            let object = self.shards.pop(thread)?;
+            // Its place stays with this thread, as a spare token.
+            // SAFETY: as above.
+            unsafe { mag.add_spare(1) };
+            return Some(Loan::owned(object));
+        }
+        // SAFETY: as above.
+        let got = unsafe {
+            mag.refill(tunables::REFILL, |room, sink| {
+                self.shards.pop_batch(thread, room, sink);
+            })
+        };
         if got == 0 {
             return None;
         }
         // SAFETY: as above.
-        unsafe { mag.pop(generation) }
+        unsafe { mag.lend(generation) }.map(|lent| Self::lent(mag, lent))
     }
 
     /// A get by a thread without a magazine: pop from the shared stacks and give the
     /// object's place back.
     #[cold]
-    fn take_shared(&self, thread: Option<usize>) -> Option<T> {
+    fn take_shared(&self, thread: Option<usize>) -> Option<Loan<T>> {
         let object = self.shards.pop(thread)?;
         self.budget.release(1);
-        Some(object)
+        Some(Loan::owned(object))
     }
 
-    /// Drops the objects of `mag` if a `clear` made them stale (after the bookkeeping, so
-    /// that a panicking `Drop` leaves the pool consistent).
+    /// Drops the idle objects of `mag` if a `clear` made them stale (after the bookkeeping,
+    /// so that a panicking `Drop` leaves the pool consistent), and returns how many.
     ///
     /// # Safety
     /// `mag` is the calling thread's own magazine.
@@ -488,7 +510,7 @@ impl<T> Pool<T> {
             return 0;
         }
         // SAFETY: as above.
-        let stale = unsafe { mag.take_all(generation) };
+        let stale = unsafe { mag.take_stale(generation) };
         let n = stale.len();
         self.budget.release(n);
         Counters::add(&self.counters.dropped_trimmed, n);
@@ -497,10 +519,10 @@ impl<T> Pool<T> {
     }
 
     #[inline(always)]
-    fn take_or_create(&self) -> T {
+    fn take_or_create(&self) -> Loan<T> {
         match self.take_idle() {
-            Some(object) => object,
-            None => self.create_new(),
+            Some(loan) => loan,
+            None => Loan::owned(self.create_new()),
         }
     }
 
@@ -511,15 +533,84 @@ impl<T> Pool<T> {
         object
     }
 
-    /// Takes back an object: finds it a place, resets it (outside any lock), and keeps it
-    /// in this thread's magazine or the shared stacks; or drops it.
+    /// Takes back the object lent from `slot` of `mag`. On the owner's thread: find it a
+    /// place, reset it in place, and make it idle there (or take it out and drop it). On
+    /// another thread: take it out of the slot and return it like any other object.
+    ///
+    /// # Safety
+    /// The caller holds the guard `slot` of `mag` is lent to, and gives the object up; `mag`
+    /// is one of this pool's magazines.
+    #[inline(always)]
+    pub(crate) unsafe fn give_back_lent(&self, mag: &Magazine<T>, slot: Lent<T>) {
+        if thread_index::current() != Some(mag.index()) {
+            // SAFETY: as the caller promises; not the owner.
+            let object = unsafe { mag.take_lent(slot, false) };
+            return self.recycle(object);
+        }
+        // SAFETY: we are the owner (checked above).
+        if !unsafe { mag.take_own_token() } && !self.find_place(Some(mag)) {
+            // SAFETY: as the caller promises; we are the owner.
+            return self.drop_full(unsafe { mag.take_lent(slot, true) });
+        }
+        /// If the reset panics: take the object out (the slot becomes empty), give its
+        /// place back as a spare token, count it as refused, and drop it, once.
+        struct OnUnwind<'a, T>(&'a Magazine<T>, Lent<T>, &'a AtomicU64);
+        impl<T> Drop for OnUnwind<'_, T> {
+            fn drop(&mut self) {
+                Counters::add(self.2, 1);
+                // SAFETY: the slot is still lent to the guard being dropped, on its owner's
+                // thread.
+                unsafe { self.0.add_spare(1) };
+                // SAFETY: as above.
+                drop(unsafe { self.0.take_lent(self.1, true) });
+            }
+        }
+        let on_unwind = OnUnwind(mag, slot, &self.counters.dropped_refused);
+        // SAFETY: the slot is lent to our caller's guard: the object is initialised and
+        // nobody else touches it.
+        let keep = self.run_reset(unsafe { slot.as_ref().object().as_mut() });
+        std::mem::forget(on_unwind);
+        if !keep {
+            Counters::add(&self.counters.dropped_refused, 1);
+            // SAFETY: we are the owner.
+            unsafe { mag.add_spare(1) };
+            // SAFETY: as above; the guard gives the object up.
+            return drop(unsafe { mag.take_lent(slot, true) });
+        }
+        let generation = self.generation.load(Ordering::Relaxed);
+        // SAFETY: as above.
+        if !unsafe { mag.give_back(slot, generation) } {
+            // SAFETY: as above.
+            unsafe { self.give_back_stale(mag, slot, generation) };
+        }
+    }
+
+    /// The magazine's idle objects went stale while this one was lent: drop them, then make
+    /// this one idle.
+    ///
+    /// # Safety
+    /// As for `give_back_lent`, on the owner's thread.
+    #[cold]
+    unsafe fn give_back_stale(&self, mag: &Magazine<T>, slot: Lent<T>, generation: u64) {
+        // SAFETY: as the caller promises.
+        unsafe {
+            self.drop_stale(mag, generation);
+            let current = mag.give_back(slot, generation);
+            debug_assert!(current, "the magazine was just made current");
+        }
+    }
+
+    /// Takes back an object held by value: finds it a place, resets it (outside any lock),
+    /// and stores it in an empty slot of this thread's magazine or the shared stacks; or
+    /// drops it.
     #[inline]
     pub(crate) fn recycle(&self, mut object: T) {
         let thread = thread_index::current();
         let Some(mag) = thread.and_then(|i| self.magazines.get(i)) else {
             return self.recycle_shared(thread, object);
         };
-        if !mag.take_token() && !self.find_place(Some(mag)) {
+        // SAFETY: `mag` is this thread's own magazine.
+        if !unsafe { mag.take_own_token() } && !self.find_place(Some(mag)) {
             return self.drop_full(object);
         }
         /// If the reset panics: give the place back as a spare token, count the object as
@@ -543,19 +634,20 @@ impl<T> Pool<T> {
         }
         let generation = self.generation.load(Ordering::Relaxed);
         // SAFETY: `mag` is this thread's own magazine.
-        if let Err(object) = unsafe { mag.push(object, generation) } {
+        if let Err(object) = unsafe { mag.store(object, generation) } {
             // SAFETY: as above.
-            unsafe { self.push_slow(thread, mag, object, generation) };
+            unsafe { self.store_slow(thread, mag, object, generation) };
         }
     }
 
-    /// The magazine is full or stale: drop stale objects or flush the older half to the
-    /// shared stacks, then push.
+    /// No empty slot known, or stale idle objects: drop stale objects, find emptied slots,
+    /// else flush the older half of the idle objects to the shared stacks; then store. If
+    /// every slot is lent, the object (with its place) goes to the shared stacks.
     ///
     /// # Safety
     /// `mag` is the calling thread's own magazine.
     #[cold]
-    unsafe fn push_slow(
+    unsafe fn store_slow(
         &self,
         thread: Option<usize>,
         mag: &Magazine<T>,
@@ -563,17 +655,15 @@ impl<T> Pool<T> {
         generation: u64,
     ) {
         // SAFETY: as the caller promises, here and below.
-        unsafe { self.drop_stale(mag, generation) };
-        if mag.len() == mag.capacity() {
-            let half = mag.capacity().div_ceil(2);
-            // SAFETY: as above.
-            unsafe { mag.with_objects(|v| self.shards.push_batch(thread, v.drain(..half))) };
-        }
-        // SAFETY: as above.
-        let pushed = unsafe { mag.push(object, generation) };
-        debug_assert!(pushed.is_ok(), "a flushed, current magazine has room");
-        if let Err(object) = pushed {
-            self.shards.push(thread, object);
+        unsafe {
+            self.drop_stale(mag, generation);
+            if mag.find_empty() == 0 && mag.len() > 0 {
+                let half = mag.len().div_ceil(2);
+                mag.take_oldest(half, |objects| self.shards.push_batch(thread, objects));
+            }
+            if let Err(object) = mag.store(object, generation) {
+                self.shards.push(thread, object);
+            }
         }
     }
 
@@ -591,7 +681,10 @@ impl<T> Pool<T> {
             }
             return true;
         }
-        self.magazines.iter().any(Magazine::take_token)
+        let own = own.map(Magazine::index);
+        self.magazines
+            .iter()
+            .any(|mag| Some(mag.index()) != own && mag.steal_token())
     }
 
     /// A return by a thread without a magazine: straight to the shared stacks.

@@ -65,7 +65,7 @@ impl<T> Shards<T> {
 
     /// Moves `objects` (a magazine's flushed half, oldest first) onto the home shard of
     /// `thread`.
-    pub(crate) fn push_batch(&self, thread: Option<usize>, objects: impl Iterator<Item = T>) {
+    pub(crate) fn push_batch(&self, thread: Option<usize>, objects: &mut dyn Iterator<Item = T>) {
         let shard = &self.shards[self.home(thread)];
         let mut stack = shard.stack.lock();
         stack.extend(objects);
@@ -80,15 +80,23 @@ impl<T> Shards<T> {
         out
     }
 
-    /// Moves up to `max` objects (newest first) into `into`, from the home shard of `thread`
-    /// or else stolen from one other shard, and returns how many.
-    pub(crate) fn pop_batch(&self, thread: Option<usize>, max: usize, into: &mut Vec<T>) -> usize {
-        let before = into.len();
+    /// Hands up to `max` objects (newest first) to `sink`, from the home shard of `thread` or
+    /// else stolen from one other shard, and returns how many. `sink` runs under the shard's
+    /// lock and must run no user code.
+    pub(crate) fn pop_batch(
+        &self,
+        thread: Option<usize>,
+        max: usize,
+        sink: &mut dyn FnMut(T),
+    ) -> usize {
+        let mut moved = 0;
         self.take(thread, 0, |stack, _| {
             let k = max.min(stack.len());
-            into.extend(stack.drain(stack.len() - k..).rev());
+            let at = stack.len() - k;
+            stack.drain(at..).rev().for_each(&mut *sink);
+            moved = k;
         });
-        into.len() - before
+        moved
     }
 
     /// Runs `f` under the lock of the first shard (home first) that looks non-empty and is,
