@@ -9,8 +9,8 @@
 //!
 //! - `object_pool/get_return`: get one object, write to it, return it.
 //! - `object_pool/hold_16`: get 16 objects at once, write to each, return them all (one
-//!   iteration = 16 gets and 16 returns): this leaves the front slot and exercises the shared
-//!   stacks and the peers' slow paths.
+//!   iteration = 16 gets and 16 returns): a thread holding several objects, where a pool with
+//!   a single per-thread slot falls back to its shared level.
 //!
 //! Run: `flock /tmp/bench.lock cargo bench -p benches --bench object_pool`.
 

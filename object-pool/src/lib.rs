@@ -21,11 +21,13 @@
 //! 1. **The calling thread's magazine** (`magazine.rs`, the fast path). Every live thread has
 //!    a small dense index (`thread_index.rs`: leased from a global registry on first use,
 //!    given back when the thread exits). Each pool has an array of magazines indexed by it,
-//!    each a short stack of up to [`MAGAZINE`](tunables::MAGAZINE) objects that only the
-//!    thread holding the index touches. A get pops, a return pushes: no lock, no copy beyond
-//!    moving the object, and no shared write; a thread that holds a few dozen objects at once
+//!    each [`MAGAZINE`](tunables::MAGAZINE) slots that only the thread holding the index
+//!    manages. A get lends the newest idle object *in place* (the guard points into its
+//!    slot), a return on the same thread resets it there and marks it idle again: no lock, no
+//!    copy of the object, no shared write. A thread that holds a few dozen objects at once
 //!    stays here. Threads whose index is beyond the array, and exiting threads, skip this
-//!    level.
+//!    level; a guard dropped on another thread takes its object out of the slot and returns it
+//!    like any other.
 //! 2. **Sharded LIFO stacks** (`shards.rs`, the slow path): a few `Mutex<Vec<T>>`, each on its
 //!    own cache line. A full magazine moves its older half to its thread's home shard, an
 //!    empty one refills a batch from it, stealing from the other shards when it is empty,
@@ -37,15 +39,17 @@
 //! **The cap** (`budget.rs`). `max_retained` bounds the idle objects, and only they count: an
 //! object on loan does not. Every idle object holds one of `max_retained` *places*, counted by
 //! one budget counter. A get from a magazine keeps the object's place in the magazine as a
-//! *spare token* instead of writing the shared counter, and the next return on that thread
-//! uses it; a return that finds no spare token reserves a batch of places from the counter,
-//! and when the counter is used up it takes a spare token from another thread's magazine. So
-//! idle objects never exceed `max_retained`, and a return is dropped for the cap only when
+//! *spare token* instead of writing the shared counter, and the return on that thread uses
+//! it; a return that finds no spare token reserves a batch of places from the counter, and
+//! when the counter is used up it takes a spare token from another thread's magazine. So idle
+//! objects never exceed `max_retained`, and a return is dropped for the cap only when
 //! `max_retained` objects are idle: the behaviour of the seed document's
-//! `ObjectPool(cls, max_size)`, exactly, for any interleaving that is not concurrent. The price
-//! is one compare-and-swap per return, on the returning thread's own magazine (uncontended
-//! unless another thread is taking its spare tokens). `max_retained == 0` has no magazines:
-//! nothing is kept.
+//! `ObjectPool(cls, max_size)`, exactly, whenever the threads are not racing for the last
+//! place (two that do may both back off, and one object is dropped that could have been kept).
+//! Keeping the owner and a taker from using the same token takes a store-load barrier on both
+//! sides; it is asymmetric (`sync.rs`): a compiler fence on the owner's fast path, the
+//! `membarrier` system call on the taker's rare slow path (Linux; elsewhere a `SeqCst` fence on
+//! both). `max_retained == 0` has no magazines: nothing is kept.
 //!
 //! **Returns** (`guard.rs`, `pool.rs`): dropping a [`Pooled`] or [`OwnedPooled`] guard (or
 //! [`Pool::put`]) finds a place, then resets the object in the returning thread, outside any
