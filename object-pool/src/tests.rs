@@ -487,3 +487,49 @@ fn panicking_create_in_prefill_gives_its_place_back() {
     assert_eq!(pool.prefill(4), 2);
     assert_eq!(pool.idle(), 4);
 }
+
+/// A guard detached on another thread empties its slot there; the owner finds the slot
+/// again (by its flag) when it runs out of empty ones, instead of flushing to the shared
+/// stacks.
+#[test]
+fn slots_emptied_on_another_thread_are_found_again() {
+    let (pool, drops) = tracked_pool(4);
+    let pool = Arc::new(pool);
+    let made: Vec<_> = (0..4).map(|_| pool.get()).collect();
+    drop(made); // four idle objects in this thread's four slots
+    let lent: Vec<_> = (0..4).map(|_| pool.get_owned()).collect();
+    let (away, here): (Vec<_>, Vec<_>) =
+        lent.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for (_, g) in away {
+                drop(g.detach()); // slot emptied from this thread
+            }
+        });
+    });
+    drop(here); // given back in place
+    assert_eq!(pool.idle(), 2);
+    pool.put(Tracked::new(&drops));
+    pool.put(Tracked::new(&drops));
+    assert_eq!(pool.idle(), 4);
+    assert_eq!(pool.stats().dropped_full, 0);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            assert!(
+                pool.try_get().is_none(),
+                "nothing was flushed to the shards"
+            )
+        });
+    });
+    let all: Vec<_> = std::iter::from_fn(|| pool.try_get()).collect();
+    assert_eq!(all.len(), 4);
+    for t in &all {
+        t.hold();
+    }
+    for t in &all {
+        t.release();
+    }
+    drop(all);
+    drop(pool);
+    assert_eq!(drops.load(SeqCst), 6);
+}
