@@ -44,12 +44,13 @@
 //! when the counter is used up it takes a spare token from another thread's magazine. So idle
 //! objects never exceed `max_retained`, and a return is dropped for the cap only when
 //! `max_retained` objects are idle: the behaviour of the seed document's
-//! `ObjectPool(cls, max_size)`, exactly, whenever the threads are not racing for the last
-//! place (two that do may both back off, and one object is dropped that could have been kept).
-//! Keeping the owner and a taker from using the same token takes a store-load barrier on both
-//! sides; it is asymmetric (`sync.rs`): a compiler fence on the owner's fast path, the
-//! `membarrier` system call on the taker's rare slow path (Linux; elsewhere a `SeqCst` fence on
-//! both). `max_retained == 0` has no magazines: nothing is kept.
+//! `ObjectPool(cls, max_size)`, exactly, whenever no other thread is in the middle of a get or
+//! return at that moment (a return that races with a get elsewhere may miss the place that get
+//! is freeing).
+//! The owner and a taker never use the same token: both take tokens with a compare-and-swap
+//! on the magazine's own counter, the fast path's one atomic read-modify-write (uncontended:
+//! only a thread taking tokens because the pool is full writes it too).
+//! `max_retained == 0` has no magazines: nothing is kept.
 //!
 //! **Returns** (`guard.rs`, `pool.rs`): dropping a [`Pooled`] or [`OwnedPooled`] guard (or
 //! [`Pool::put`]) finds a place, then resets the object in the returning thread, outside any

@@ -155,7 +155,6 @@ impl<T> Pool<T> {
     }
 
     fn build(max_retained: usize, create: CreateFn<T>, reset: ResetFn<T>) -> Self {
-        crate::sync::init_barrier();
         let (magazines, shards) = default_layout();
         let magazines = if max_retained == 0 { 0 } else { magazines };
         let capacity = tunables::MAGAZINE.min(max_retained).min(MAX_SLOTS);
@@ -351,8 +350,7 @@ impl<T> Pool<T> {
             // SAFETY: `mag` is this thread's own magazine.
             unsafe { mag.take_oldest(k, |objects| doomed.extend(objects)) };
             // The caller's spare tokens go back too: nothing of its own is held for later.
-            // SAFETY: `mag` is this thread's own magazine.
-            self.budget.release(unsafe { mag.take_surplus(0) });
+            self.budget.release(mag.take_surplus(0));
         }
         let n = doomed.len();
         self.budget.release(n);
@@ -466,9 +464,7 @@ impl<T> Pool<T> {
     ) -> Option<Loan<T>> {
         // SAFETY: as the caller promises, here and below.
         unsafe { self.drop_stale(mag, generation) };
-        // SAFETY: as above.
-        self.budget
-            .release(unsafe { mag.take_surplus(tunables::SPARE_KEPT) });
+        self.budget.release(mag.take_surplus(tunables::SPARE_KEPT));
         // SAFETY: as above.
         if unsafe { mag.find_empty() } == 0 {
             let object = self.shards.pop(thread)?;
@@ -547,8 +543,7 @@ impl<T> Pool<T> {
             let object = unsafe { mag.take_lent(slot, false) };
             return self.recycle(object);
         }
-        // SAFETY: we are the owner (checked above).
-        if !unsafe { mag.take_own_token() } && !self.find_place(Some(mag)) {
+        if !mag.take_token() && !self.find_place(Some(mag)) {
             // SAFETY: as the caller promises; we are the owner.
             return self.drop_full(unsafe { mag.take_lent(slot, true) });
         }
@@ -609,8 +604,7 @@ impl<T> Pool<T> {
         let Some(mag) = thread.and_then(|i| self.magazines.get(i)) else {
             return self.recycle_shared(thread, object);
         };
-        // SAFETY: `mag` is this thread's own magazine.
-        if !unsafe { mag.take_own_token() } && !self.find_place(Some(mag)) {
+        if !mag.take_token() && !self.find_place(Some(mag)) {
             return self.drop_full(object);
         }
         /// If the reset panics: give the place back as a spare token, count the object as
@@ -684,7 +678,7 @@ impl<T> Pool<T> {
         let own = own.map(Magazine::index);
         self.magazines
             .iter()
-            .any(|mag| Some(mag.index()) != own && mag.steal_token())
+            .any(|mag| Some(mag.index()) != own && mag.take_token())
     }
 
     /// A return by a thread without a magazine: straight to the shared stacks.
