@@ -47,9 +47,11 @@
 //! `ObjectPool(cls, max_size)`, exactly, whenever no other thread is in the middle of a get or
 //! return at that moment (a return that races with a get elsewhere may miss the place that get
 //! is freeing).
-//! The owner and a taker never use the same token: both take tokens with a compare-and-swap
-//! on the magazine's own counter, the fast path's one atomic read-modify-write (uncontended:
-//! only a thread taking tokens because the pool is full writes it too).
+//! The owner and a taker never use the same token. That takes a store-load barrier on both
+//! sides, made asymmetric (`sync.rs`): the owner's fast path has only a compiler fence and no
+//! atomic read-modify-write, and a thread taking tokens (rare: the pool is full) runs the
+//! `membarrier` system call, once per batch of tokens (Linux; elsewhere, and under Miri, a
+//! `SeqCst` fence on both sides).
 //! `max_retained == 0` has no magazines: nothing is kept.
 //!
 //! **Returns** (`guard.rs`, `pool.rs`): dropping a [`Pooled`] or [`OwnedPooled`] guard (or

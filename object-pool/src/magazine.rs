@@ -1,6 +1,6 @@
 //! The fast path: one magazine per thread index, a few dozen slots in which idle objects wait
-//! and from which they are lent *in place*, with no lock and one uncontended
-//! compare-and-swap per return.
+//! and from which they are lent *in place*, with no lock and no atomic read-modify-write
+//! except one uncontended compare-and-swap per return.
 //!
 //! Magazine `i` of a pool belongs to whichever live thread holds index `i` (see
 //! [`thread_index`](crate::thread_index)), its *owner*. Its slots never move (they are
@@ -27,13 +27,13 @@
 //! back to the shared counter (a contended read-modify-write per get): it stays here as a
 //! spare token, which the return uses. A spare token is a place that holds no idle object, so
 //! any thread that finds the budget used up may take it (see
-//! [`take_token`](Magazine::take_token)): a return is dropped for the cap only when every
-//! place holds a really idle object. Spare tokens are two monotonic counters: `spare_in`,
-//! added by the owner alone with a plain store, and `spare_out`, taken by the owner or another
-//! thread with a compare-and-swap that never takes more than `spare_in` shows. An owner adding
-//! tokens never races with a taker, and two takers never take the same token. That
-//! compare-and-swap is the fast path's one atomic read-modify-write; it is uncontended (the
-//! line is the owner's) and measured at a few percent of a get and return (crate README).
+//! [`steal_tokens`](Magazine::steal_tokens)): a return is dropped for the cap only when every
+//! place holds a really idle object. Spare tokens are three monotonic counters: `spare_in` and
+//! `spare_used`, written by the owner alone with plain stores, and `spare_taken`, written by
+//! other threads with compare-and-swaps. The owner and a taker that want the last token at the
+//! same time are kept apart by the asymmetric barrier of `sync.rs` (a compiler fence on the
+//! owner's side, `membarrier` on the taker's): each publishes its claim, then checks the
+//! other's, and at least one of them sees both claims and backs off.
 //!
 //! | event (owner unless said) | idle objects | spare tokens | budget counter |
 //! |---|---|---|---|
@@ -50,7 +50,10 @@
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 
-use crate::sync::{AtomicU8, AtomicU64, AtomicUsize, Ordering, UnsafeCell};
+use crate::sync::{
+    AtomicU8, AtomicU64, AtomicUsize, Ordering, UnsafeCell, other_side_barrier, other_side_load,
+    owner_add, owner_store, owner_store_then_load,
+};
 
 /// A slot's flag: set by the owner when it lends the slot, cleared by another thread that
 /// took the lent object out.
@@ -60,13 +63,11 @@ const EMPTY: u8 = 0;
 /// The most slots a magazine can have (the masks are `u64`).
 pub(crate) const MAX_SLOTS: usize = 64;
 
-/// Adds `n` to a counter that only the current owner writes: a load and a store.
+/// Adds `n` to a counter that only the current owner writes and other threads read: a load
+/// and a store (see `owner_add` in `sync.rs`).
 #[inline(always)]
 fn add(counter: &AtomicUsize, n: usize) {
-    counter.store(
-        counter.load(Ordering::Relaxed).wrapping_add(n),
-        Ordering::Relaxed,
-    );
+    owner_add(counter, n);
 }
 
 /// Adds one to a statistics counter that only the current owner writes.
@@ -75,14 +76,12 @@ fn bump(counter: &AtomicU64) {
     counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
-/// Spare tokens from the two counters. `spare_in` is read with no ordering against
-/// `spare_out`, so a thread may see an older (smaller) `spare_in` than the tokens already
-/// taken: that reads as none left, never as a huge number (the difference is taken as signed;
-/// loom found the unsigned version taking a token that did not exist).
+/// Spare tokens from the three counters, as a signed number: a thread may read an older
+/// (smaller) `spare_in` than the tokens already used or taken, which must read as none left,
+/// never as a huge number; and a consumption published tentatively may make it negative.
 #[inline(always)]
-fn spare(spare_in: usize, spare_out: usize) -> usize {
-    let d = spare_in.wrapping_sub(spare_out);
-    if (d as isize) < 0 { 0 } else { d }
+fn spare_signed(added: usize, used: usize, taken: usize) -> isize {
+    added.wrapping_sub(used).wrapping_sub(taken) as isize
 }
 
 /// One slot: an object (initialised when idle or lent) and the flag another thread clears.
@@ -129,8 +128,10 @@ pub(crate) struct Magazine<T> {
     len: AtomicUsize,
     /// Spare tokens ever added. Owner-only writes.
     spare_in: AtomicUsize,
-    /// Spare tokens ever taken, by the owner or another thread (compare-and-swaps).
-    spare_out: AtomicUsize,
+    /// Spare tokens ever used by the owner. Owner-only writes.
+    spare_used: AtomicUsize,
+    /// Spare tokens ever taken by other threads (read-modify-writes, rare).
+    spare_taken: AtomicUsize,
     /// Lends so far. Owner-only writes.
     reused: AtomicU64,
     /// Objects made idle here so far. Owner-only writes.
@@ -166,7 +167,8 @@ impl<T> Magazine<T> {
             index,
             len: AtomicUsize::new(0),
             spare_in: AtomicUsize::new(0),
-            spare_out: AtomicUsize::new(0),
+            spare_used: AtomicUsize::new(0),
+            spare_taken: AtomicUsize::new(0),
             reused: AtomicU64::new(0),
             returned: AtomicU64::new(0),
         }
@@ -435,26 +437,63 @@ impl<T> Magazine<T> {
         out
     }
 
-    /// Takes one spare token, if there is one: the owner for its own return (one
-    /// compare-and-swap on a line no other thread writes unless it is taking tokens too), or
-    /// another thread that found the budget used up.
+    /// Takes one of its own spare tokens for a return (the owner's fast path: two plain
+    /// stores at most, a compiler fence and a few loads; see the asymmetric barrier in
+    /// `sync.rs`). `false` when there is none, or a taker got the last one at the same time.
+    ///
+    /// # Safety
+    /// The calling thread must hold this magazine's index.
     #[inline(always)]
-    pub(crate) fn take_token(&self) -> bool {
-        let mut out = self.spare_out.load(Ordering::Relaxed);
-        loop {
-            if spare(self.spare_in.load(Ordering::Relaxed), out) == 0 {
-                return false;
+    pub(crate) unsafe fn take_own_token(&self) -> bool {
+        let added = self.spare_in.load(Ordering::Relaxed);
+        let used = self.spare_used.load(Ordering::Relaxed);
+        if added == used {
+            return false; // none left, whatever the takers did
+        }
+        let taken =
+            owner_store_then_load(&self.spare_used, used.wrapping_add(1), &self.spare_taken);
+        if spare_signed(added, used.wrapping_add(1), taken) >= 0 {
+            return true;
+        }
+        owner_store(&self.spare_used, used);
+        false
+    }
+
+    /// Takes up to `max` spare tokens from another thread's magazine (or from any magazine,
+    /// for a thread that has none), when the budget is used up, and returns how many. Slow:
+    /// runs the heavy side of the asymmetric barrier, once for the whole batch.
+    pub(crate) fn steal_tokens(&self, max: usize) -> usize {
+        let mut taken = self.spare_taken.load(Ordering::Relaxed);
+        let want = loop {
+            let added = other_side_load(&self.spare_in);
+            let used = other_side_load(&self.spare_used);
+            let spare = spare_signed(added, used, taken);
+            if spare <= 0 {
+                return 0;
             }
-            match self.spare_out.compare_exchange_weak(
-                out,
-                out.wrapping_add(1),
+            let want = max.min(spare as usize);
+            match self.spare_taken.compare_exchange_weak(
+                taken,
+                taken.wrapping_add(want),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
-                Err(now) => out = now,
+                Ok(_) => break want,
+                Err(now) => taken = now,
             }
+        };
+        other_side_barrier();
+        let added = other_side_load(&self.spare_in);
+        let used = other_side_load(&self.spare_used);
+        let taken = other_side_load(&self.spare_taken);
+        let spare = spare_signed(added, used, taken);
+        if spare >= 0 {
+            return want;
         }
+        // The owner (or another taker) took some of the same tokens: give those back.
+        let back = want.min(spare.unsigned_abs());
+        self.spare_taken.fetch_sub(back, Ordering::Relaxed);
+        want - back
     }
 
     /// Adds `n` spare tokens (places this thread holds that hold no object).
@@ -466,26 +505,26 @@ impl<T> Magazine<T> {
         add(&self.spare_in, n);
     }
 
-    /// Takes spare tokens until at most `keep` are left, and returns how many it took (for
-    /// the caller to release to the budget).
-    pub(crate) fn take_surplus(&self, keep: usize) -> usize {
-        let mut out = self.spare_out.load(Ordering::Relaxed);
-        loop {
-            let spare = spare(self.spare_in.load(Ordering::Relaxed), out);
-            if spare <= keep {
-                return 0;
-            }
-            let surplus = spare - keep;
-            match self.spare_out.compare_exchange_weak(
-                out,
-                out.wrapping_add(surplus),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return surplus,
-                Err(now) => out = now,
-            }
+    /// Takes its own spare tokens until at most `keep` are left, and returns how many it took
+    /// (for the caller to release to the budget).
+    ///
+    /// # Safety
+    /// The calling thread must hold this magazine's index.
+    pub(crate) unsafe fn take_surplus(&self, keep: usize) -> usize {
+        let added = self.spare_in.load(Ordering::Relaxed);
+        let used = self.spare_used.load(Ordering::Relaxed);
+        let spare = spare_signed(added, used, self.spare_taken.load(Ordering::Relaxed));
+        if spare <= keep as isize {
+            return 0;
         }
+        let surplus = spare as usize - keep;
+        let now_used = used.wrapping_add(surplus);
+        let taken = owner_store_then_load(&self.spare_used, now_used, &self.spare_taken);
+        if spare_signed(added, now_used, taken) >= 0 {
+            return surplus;
+        }
+        owner_store(&self.spare_used, used);
+        0
     }
 
     /// Idle objects here, as last published.
@@ -496,8 +535,9 @@ impl<T> Magazine<T> {
     /// Spare tokens here now (a hint while the owner runs).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn spare(&self) -> usize {
-        let out = self.spare_out.load(Ordering::Relaxed);
-        spare(self.spare_in.load(Ordering::Relaxed), out)
+        let taken = self.spare_taken.load(Ordering::Relaxed);
+        let used = self.spare_used.load(Ordering::Relaxed);
+        spare_signed(self.spare_in.load(Ordering::Relaxed), used, taken).max(0) as usize
     }
 
     /// Lends so far.

@@ -155,6 +155,7 @@ impl<T> Pool<T> {
     }
 
     fn build(max_retained: usize, create: CreateFn<T>, reset: ResetFn<T>) -> Self {
+        crate::sync::init_barrier();
         let (magazines, shards) = default_layout();
         let magazines = if max_retained == 0 { 0 } else { magazines };
         let capacity = tunables::MAGAZINE.min(max_retained).min(MAX_SLOTS);
@@ -350,7 +351,8 @@ impl<T> Pool<T> {
             // SAFETY: `mag` is this thread's own magazine.
             unsafe { mag.take_oldest(k, |objects| doomed.extend(objects)) };
             // The caller's spare tokens go back too: nothing of its own is held for later.
-            self.budget.release(mag.take_surplus(0));
+            // SAFETY: `mag` is this thread's own magazine.
+            self.budget.release(unsafe { mag.take_surplus(0) });
         }
         let n = doomed.len();
         self.budget.release(n);
@@ -464,7 +466,9 @@ impl<T> Pool<T> {
     ) -> Option<Loan<T>> {
         // SAFETY: as the caller promises, here and below.
         unsafe { self.drop_stale(mag, generation) };
-        self.budget.release(mag.take_surplus(tunables::SPARE_KEPT));
+        // SAFETY: as above.
+        self.budget
+            .release(unsafe { mag.take_surplus(tunables::SPARE_KEPT) });
         // SAFETY: as above.
         if unsafe { mag.find_empty() } == 0 {
             let object = self.shards.pop(thread)?;
@@ -543,7 +547,8 @@ impl<T> Pool<T> {
             let object = unsafe { mag.take_lent(slot, false) };
             return self.recycle(object);
         }
-        if !mag.take_token() && !self.find_place(Some(mag)) {
+        // SAFETY: we are the owner (checked above).
+        if !unsafe { mag.take_own_token() } && !self.find_place(Some(mag)) {
             // SAFETY: as the caller promises; we are the owner.
             return self.drop_full(unsafe { mag.take_lent(slot, true) });
         }
@@ -604,7 +609,8 @@ impl<T> Pool<T> {
         let Some(mag) = thread.and_then(|i| self.magazines.get(i)) else {
             return self.recycle_shared(thread, object);
         };
-        if !mag.take_token() && !self.find_place(Some(mag)) {
+        // SAFETY: `mag` is this thread's own magazine.
+        if !unsafe { mag.take_own_token() } && !self.find_place(Some(mag)) {
             return self.drop_full(object);
         }
         /// If the reset panics: give the place back as a spare token, count the object as
@@ -662,23 +668,33 @@ impl<T> Pool<T> {
     }
 
     /// A place for a returned object, when this thread's magazine has no spare token: a
-    /// batch reserved from the budget (the rest kept as spare tokens), else a spare token of
-    /// another magazine. `false` when every place holds an idle object.
+    /// batch reserved from the budget, else a batch of spare tokens taken from another
+    /// magazine; the rest of a batch becomes spare tokens of `own` (or goes back to the
+    /// budget, for a thread without a magazine). `false` when every place holds an idle
+    /// object.
     #[cold]
     fn find_place(&self, own: Option<&Magazine<T>>) -> bool {
         let want = if own.is_some() { tunables::RESERVE } else { 1 };
-        let got = self.budget.reserve(want);
-        if got > 0 {
-            if let Some(mag) = own {
-                // SAFETY: `own` is the calling thread's own magazine.
-                unsafe { mag.add_spare(got - 1) };
-            }
-            return true;
+        let mut got = self.budget.reserve(want);
+        if got == 0 {
+            let own_index = own.map(Magazine::index);
+            got = self
+                .magazines
+                .iter()
+                .filter(|mag| Some(mag.index()) != own_index)
+                .map(|mag| mag.steal_tokens(want))
+                .find(|&k| k > 0)
+                .unwrap_or(0);
         }
-        let own = own.map(Magazine::index);
-        self.magazines
-            .iter()
-            .any(|mag| Some(mag.index()) != own && mag.take_token())
+        if got == 0 {
+            return false;
+        }
+        match own {
+            // SAFETY: `own` is the calling thread's own magazine.
+            Some(mag) => unsafe { mag.add_spare(got - 1) },
+            None => self.budget.release(got - 1),
+        }
+        true
     }
 
     /// A return by a thread without a magazine: straight to the shared stacks.
