@@ -88,17 +88,49 @@
 
 /// Every tunable of the pool, in one place. The numbers trade memory held per thread against
 /// trips to the shared stacks; under loom they are tiny, so that the models reach every path.
+/// They are public so that the documentation can cite them; they are not settings.
+///
+/// ```
+/// use object_pool::tunables::{MAGAZINE, REFILL, RESERVE};
+/// assert!(REFILL <= MAGAZINE && RESERVE <= MAGAZINE);
+/// ```
 pub mod tunables {
     /// The most idle objects one thread's magazine holds in one pool (or `max_retained`, if
     /// smaller). A thread holding up to this many objects at once never leaves its magazine.
+    ///
+    /// ```
+    /// use object_pool::{Pool, tunables::MAGAZINE};
+    ///
+    /// let pool: Pool<Vec<u8>> = Pool::new(1000, Vec::new);
+    /// let held: Vec<_> = (0..MAGAZINE).map(|_| pool.get()).collect();
+    /// drop(held); // all of them wait in this thread's magazine
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| assert!(pool.try_get().is_none()));
+    /// });
+    /// assert_eq!(pool.idle(), MAGAZINE);
+    /// ```
     pub const MAGAZINE: usize = if cfg!(loom) { 2 } else { 32 };
     /// How many objects an empty magazine takes from the shared stacks at once.
+    ///
+    /// ```
+    /// assert!(object_pool::tunables::REFILL >= 1);
+    /// ```
     pub const REFILL: usize = MAGAZINE.div_ceil(2);
     /// How many places a return without a spare token reserves from the budget at once (the
-    /// rest become spare tokens for the next returns).
+    /// rest become spare tokens for the next returns), and the most a thread takes from
+    /// another thread's magazine at once when the budget is used up.
+    ///
+    /// ```
+    /// assert!(object_pool::tunables::RESERVE >= 1);
+    /// ```
     pub const RESERVE: usize = if cfg!(loom) { 2 } else { 8 };
     /// The most spare tokens a magazine keeps when it refills; the surplus goes back to the
     /// budget, so that a thread that only gets does not hoard places.
+    ///
+    /// ```
+    /// use object_pool::tunables::{MAGAZINE, SPARE_KEPT};
+    /// assert!(SPARE_KEPT <= MAGAZINE);
+    /// ```
     pub const SPARE_KEPT: usize = if cfg!(loom) { 0 } else { MAGAZINE };
 }
 
