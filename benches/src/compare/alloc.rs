@@ -1,0 +1,463 @@
+//! Global allocators as whole programs: one binary per allocator (`src/bin/alloc_*.rs`, each
+//! with its own `#[global_allocator]`), all running the same workloads from this module.
+//! The command runs each binary as a child process per workload and round; the child prints
+//! one line of JSON: the time, its peak RSS and its RSS at the end.
+//!
+//! Time workloads: `binary-trees` (the benchmarks game, depths in parallel), `larson` (threads
+//! replace random blocks of 8-1000 bytes and hand their live blocks to the next thread every
+//! round), `pipeline` (one thread allocates, another frees), `json` (`serde_json` building,
+//! printing and parsing documents). Memory workloads, ranked by RSS: `burst` (RSS one second
+//! after freeing a burst of small blocks), `remote` (RSS one second after the main thread frees
+//! an idle worker's large result), `churn` (RSS after generations of short-lived threads that
+//! hand blocks to each other).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Barrier, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use super::{Case, Mode, Sample, Settings, Workload};
+use crate::rng::SplitMix64;
+
+/// The contenders: display name, binary name, ours.
+const ALLOCATORS: [(&str, &str, bool); 5] = [
+    ("pool-alloc", "alloc_pool_alloc", true),
+    ("system", "alloc_system", false),
+    ("mimalloc", "alloc_mimalloc", false),
+    ("jemalloc", "alloc_jemalloc", false),
+    ("rusty_alloc", "alloc_rusty_alloc", false),
+];
+
+/// A workload of the child binaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocWorkload {
+    /// binary-trees.
+    BinaryTrees,
+    /// larson-style hand-off server.
+    Larson,
+    /// producer / consumer.
+    Pipeline,
+    /// `serde_json` documents.
+    Json,
+    /// RSS after a burst of frees.
+    Burst,
+    /// RSS after another thread frees an idle worker's result.
+    Remote,
+    /// RSS after generations of short-lived threads.
+    Churn,
+}
+
+impl AllocWorkload {
+    /// Every workload.
+    pub const ALL: [AllocWorkload; 7] = [
+        AllocWorkload::BinaryTrees,
+        AllocWorkload::Larson,
+        AllocWorkload::Pipeline,
+        AllocWorkload::Json,
+        AllocWorkload::Burst,
+        AllocWorkload::Remote,
+        AllocWorkload::Churn,
+    ];
+
+    /// Its name on the command line of a child.
+    ///
+    /// ```
+    /// use benches::compare::alloc::AllocWorkload;
+    /// for w in AllocWorkload::ALL {
+    ///     assert_eq!(AllocWorkload::parse(w.name()), Some(w));
+    /// }
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            AllocWorkload::BinaryTrees => "binary-trees",
+            AllocWorkload::Larson => "larson",
+            AllocWorkload::Pipeline => "pipeline",
+            AllocWorkload::Json => "json",
+            AllocWorkload::Burst => "burst",
+            AllocWorkload::Remote => "remote",
+            AllocWorkload::Churn => "churn",
+        }
+    }
+
+    /// The workload of a name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// The figure that ranks it (`None`: time).
+    fn rank_by(self) -> Option<&'static str> {
+        match self {
+            AllocWorkload::Burst | AllocWorkload::Remote | AllocWorkload::Churn => {
+                Some("rss_end_mib")
+            }
+            _ => None,
+        }
+    }
+}
+
+// ---- The child side: run one workload under this binary's global allocator ----------------
+
+/// RSS and peak RSS of this process, MiB (0 where `/proc` is absent).
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+struct Node(Option<(Box<Node>, Box<Node>)>);
+
+fn tree(depth: u32) -> Box<Node> {
+    Box::new(Node(
+        (depth > 0).then(|| (tree(depth - 1), tree(depth - 1))),
+    ))
+}
+
+fn count(node: &Node) -> u64 {
+    1 + node.0.as_ref().map_or(0, |(l, r)| count(l) + count(r))
+}
+
+fn binary_trees(max_depth: u32, threads: usize) {
+    let long_lived = tree(max_depth);
+    let depths: Vec<u32> = (4..=max_depth).step_by(2).collect();
+    let next = Mutex::new(depths.into_iter());
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| {
+                loop {
+                    let Some(d) = next.lock().unwrap().next() else {
+                        break;
+                    };
+                    let iterations = 1u64 << (max_depth - d + 4);
+                    for _ in 0..iterations {
+                        let t = tree(d);
+                        assert_eq!(count(&t), (1 << (d + 1)) - 1, "a tree lost nodes");
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(count(&long_lived), (1 << (max_depth + 1)) - 1);
+}
+
+fn block(rng: &mut SplitMix64, max: u64) -> Box<[u8]> {
+    let size = 8 + rng.below(max - 7) as usize;
+    let mut b = vec![0u8; size].into_boxed_slice();
+    b[0] = size as u8;
+    b[size - 1] = size as u8;
+    b
+}
+
+fn check(b: &[u8]) {
+    assert!(
+        b[0] == b.len() as u8 && b[b.len() - 1] == b.len() as u8,
+        "a block was overwritten"
+    );
+}
+
+fn larson(threads: usize, rounds: u64) {
+    const SLOTS: usize = 2_000;
+    const REPLACE: u64 = 4_000;
+    let threads = threads.max(2);
+    let barrier = Barrier::new(threads);
+    let handoff: Vec<Mutex<Vec<Box<[u8]>>>> = (0..threads).map(|_| Mutex::default()).collect();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (barrier, handoff) = (&barrier, &handoff);
+            s.spawn(move || {
+                let mut rng = SplitMix64::new(t as u64 + 1);
+                let mut slots: Vec<Box<[u8]>> = (0..SLOTS).map(|_| block(&mut rng, 1000)).collect();
+                for _ in 0..rounds {
+                    for _ in 0..REPLACE {
+                        let i = rng.below(SLOTS as u64) as usize;
+                        check(&slots[i]);
+                        slots[i] = block(&mut rng, 1000);
+                    }
+                    *handoff[t].lock().unwrap() = std::mem::take(&mut slots);
+                    barrier.wait();
+                    slots = std::mem::take(&mut *handoff[(t + 1) % threads].lock().unwrap());
+                    barrier.wait();
+                }
+            });
+        }
+    });
+}
+
+fn pipeline(items: u64) {
+    let (tx, rx) = mpsc::sync_channel::<Vec<Box<[u8]>>>(16);
+    let consumer = std::thread::spawn(move || {
+        for batch in rx {
+            for b in &batch {
+                check(b);
+            }
+        }
+    });
+    let mut rng = SplitMix64::new(5);
+    let mut batch = Vec::with_capacity(64);
+    for _ in 0..items {
+        batch.push(block(&mut rng, 512));
+        if batch.len() == 64 {
+            tx.send(std::mem::replace(&mut batch, Vec::with_capacity(64)))
+                .expect("consumer alive");
+        }
+    }
+    tx.send(batch).expect("consumer alive");
+    drop(tx);
+    consumer.join().expect("consumer");
+}
+
+fn json(documents: u64) {
+    use serde_json::{Value, json};
+    let mut rng = SplitMix64::new(9);
+    for _ in 0..documents {
+        let items: Vec<Value> = (0..50)
+            .map(|i| {
+                json!({
+                    "id": rng.next_u64(),
+                    "name": format!("item number {i}"),
+                    "tags": ["alpha", "beta", format!("t{}", rng.below(100))],
+                    "score": rng.below(1000) as f64 / 7.0,
+                })
+            })
+            .collect();
+        let doc = json!({ "items": items, "total": 50 });
+        let text = serde_json::to_string(&doc).expect("serialise");
+        let back: Value = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back["items"].as_array().map(Vec::len), Some(50));
+    }
+}
+
+fn small_blocks(n: usize) -> Vec<Box<[u8; 64]>> {
+    (0..n).map(|i| Box::new([i as u8; 64])).collect()
+}
+
+fn burst(n: usize) {
+    let blocks = small_blocks(n);
+    drop(blocks);
+}
+
+fn remote(n: usize) {
+    let (result_tx, result_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        result_tx.send(small_blocks(n)).expect("main alive");
+        let _ = done_rx.recv(); // idle until the end
+    });
+    let result = result_rx.recv().expect("worker's result");
+    drop(result);
+    std::thread::sleep(Duration::from_secs(1));
+    let _ = done_tx.send(());
+    worker.join().expect("worker");
+}
+
+fn churn(generations: usize) {
+    let handed: Mutex<Vec<Box<[u8]>>> = Mutex::default();
+    for g in 0..generations {
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let handed = &handed;
+                s.spawn(move || {
+                    let mut rng = SplitMix64::new((g * 4 + t) as u64);
+                    let inherited = std::mem::take(&mut *handed.lock().unwrap());
+                    let mut mine: Vec<Box<[u8]>> =
+                        (0..20_000).map(|_| block(&mut rng, 256)).collect();
+                    drop(inherited);
+                    let keep = mine.split_off(mine.len() - 500);
+                    handed.lock().unwrap().extend(keep);
+                });
+            }
+        });
+    }
+}
+
+/// The child binaries' `main`: runs `<workload> <threads> <scale>` under this binary's global
+/// allocator and prints one line of JSON (`secs`, `rss_peak_mib`, `rss_end_mib`).
+pub fn child_main() {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = "usage: alloc_<allocator> <workload> <threads> <scale>";
+    let workload = args.get(1).and_then(|w| AllocWorkload::parse(w)).expect(usage);
+    let threads: usize = args.get(2).and_then(|t| t.parse().ok()).expect(usage);
+    let scale: u64 = args.get(3).and_then(|s| s.parse().ok()).expect(usage);
+    let start = Instant::now();
+    match workload {
+        AllocWorkload::BinaryTrees => binary_trees(14 + scale.ilog2().min(4), threads),
+        AllocWorkload::Larson => larson(threads, 10 * scale),
+        AllocWorkload::Pipeline => pipeline(250_000 * scale),
+        AllocWorkload::Json => json(150 * scale),
+        AllocWorkload::Burst => burst(2_000_000),
+        AllocWorkload::Remote => remote(2_000_000),
+        AllocWorkload::Churn => churn(40 * scale.min(4) as usize),
+    }
+    let mut secs = start.elapsed().as_secs_f64();
+    if workload == AllocWorkload::Burst {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    if workload == AllocWorkload::Remote {
+        secs -= 1.0; // the second of idleness is not work
+    }
+    let (end, peak) = rss_mib();
+    println!(
+        "{}",
+        serde_json::json!({ "secs": secs, "rss_peak_mib": peak, "rss_end_mib": end })
+    );
+}
+
+// ---- The parent side: cases that run the child binaries ---------------------------------
+
+/// Where the child binaries are: beside the running command.
+fn bin_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_default()
+}
+
+/// Builds the child binaries with the running command's profile, if any is missing.
+fn ensure_built(dir: &Path) -> Result<(), String> {
+    if ALLOCATORS.iter().all(|(_, bin, _)| dir.join(bin).is_file()) {
+        return Ok(());
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "benches", "--bins"]);
+    if dir.ends_with("release") {
+        cmd.arg("--release");
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not run cargo to build the allocator binaries: {e}"))?;
+    if !status.success() {
+        return Err("building the allocator binaries failed".to_owned());
+    }
+    Ok(())
+}
+
+fn child_case(
+    name: &str,
+    exe: PathBuf,
+    ours: bool,
+    workload: AllocWorkload,
+    threads: usize,
+    scale: u64,
+) -> Case {
+    Case {
+        contender: name.to_owned(),
+        ours,
+        run: Box::new(move || {
+            let out = Command::new(&exe)
+                .args([workload.name(), &threads.to_string(), &scale.to_string()])
+                .output()
+                .map_err(|e| format!("{}: {e}", exe.display()))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "{} {} failed: {}",
+                    exe.display(),
+                    workload.name(),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let line = String::from_utf8_lossy(&out.stdout);
+            let v: BTreeMap<String, f64> = serde_json::from_str(line.trim())
+                .map_err(|e| format!("{}: bad output {line:?}: {e}", exe.display()))?;
+            let mut sample = Sample {
+                secs: v.get("secs").copied().unwrap_or(f64::NAN),
+                ..Sample::default()
+            };
+            for (k, value) in v {
+                if k != "secs" {
+                    sample = sample.with(&k, value);
+                }
+            }
+            Ok(sample)
+        }),
+    }
+}
+
+/// The allocator workloads, or a note saying why there are none.
+pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
+    let dir = bin_dir();
+    if let Err(e) = ensure_built(&dir) {
+        return (Vec::new(), Some(format!("Allocator workloads skipped: {e}.")));
+    }
+    let scale = settings.mode.scale();
+    let threads = settings.threads.max(2);
+    let memory_rounds = match settings.mode {
+        Mode::Quick => 1,
+        Mode::Default => 3,
+        Mode::Full => 5,
+    };
+    let mut plan: Vec<(AllocWorkload, usize, String)> = vec![
+        (
+            AllocWorkload::BinaryTrees,
+            threads,
+            format!("binary-trees to depth {}", 14 + scale.ilog2().min(4)),
+        ),
+        (
+            AllocWorkload::Larson,
+            2,
+            format!("larson-style hand-off, 2 threads, {} rounds", 10 * scale),
+        ),
+    ];
+    if threads > 2 {
+        plan.push((
+            AllocWorkload::Larson,
+            threads,
+            format!("larson-style hand-off, {threads} threads, {} rounds", 10 * scale),
+        ));
+    }
+    plan.push((
+        AllocWorkload::Pipeline,
+        2,
+        format!("{} blocks of 8-512 B made by one thread, freed by another", 250_000 * scale),
+    ));
+    plan.push((
+        AllocWorkload::Json,
+        1,
+        format!("{} serde_json documents built, printed and parsed", 150 * scale),
+    ));
+    plan.push((
+        AllocWorkload::Burst,
+        1,
+        "RSS 1 s after freeing 2M blocks of 64 B (no call)".to_owned(),
+    ));
+    if settings.mode != Mode::Quick {
+        plan.push((
+            AllocWorkload::Remote,
+            2,
+            "RSS 1 s after main frees an idle worker's 2M x 64 B result (no call)".to_owned(),
+        ));
+        plan.push((
+            AllocWorkload::Churn,
+            4,
+            format!(
+                "RSS after {} generations of 4 short-lived threads handing blocks on",
+                40 * scale.min(4)
+            ),
+        ));
+    }
+    let workloads = plan
+        .into_iter()
+        .map(|(w, threads, about)| Workload {
+            name: if w == AllocWorkload::Larson {
+                format!("larson {threads} thr")
+            } else {
+                w.name().to_owned()
+            },
+            about,
+            rank_by: w.rank_by().map(str::to_owned),
+            rounds: w.rank_by().map(|_| memory_rounds),
+            no_warm_up: true,
+            cases: ALLOCATORS
+                .iter()
+                .map(|(name, bin, ours)| child_case(name, dir.join(bin), *ours, w, threads, scale))
+                .collect(),
+        })
+        .collect();
+    (workloads, None)
+}

@@ -1,0 +1,198 @@
+//! Thread-safe caches on Zipf 0.99 traffic over a million keys with `get_or_insert_with`
+//! (a miss loads the value), at capacity 10,000 and 100,000, on 1 thread and on
+//! `--threads`; and a time-to-live workload. Each run reports its hit ratio.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::{Case, Sample, Settings, Workload};
+use crate::threads::parallel;
+use crate::zipf::{YCSB_THETA, Zipf};
+
+const KEYS: u64 = 1_000_000;
+
+/// A shared cache under test.
+trait SharedDriver: Send + Sync + 'static {
+    const NAME: &'static str;
+    const OURS: bool = false;
+    fn new(capacity: usize, ttl: Option<Duration>) -> Self;
+    /// The value of `key`, loading `key * 2` on a miss; `true` on a hit.
+    fn get_or_load(&self, key: u64) -> bool;
+}
+
+mod ours {
+    use super::*;
+
+    pub enum Ours {
+        Lru(lru_ttl::SyncLruCache<u64, u64>),
+        Ttl(lru_ttl::SyncTtlCache<u64, u64>),
+    }
+
+    impl SharedDriver for Ours {
+        const NAME: &'static str = "lru-ttl";
+        const OURS: bool = true;
+        fn new(capacity: usize, ttl: Option<Duration>) -> Self {
+            match ttl {
+                None => Ours::Lru(lru_ttl::SyncLruCache::new(capacity)),
+                Some(ttl) => Ours::Ttl(lru_ttl::SyncTtlCache::bounded(capacity, ttl)),
+            }
+        }
+        fn get_or_load(&self, key: u64) -> bool {
+            let mut hit = true;
+            let v = match self {
+                Ours::Lru(c) => c.get_or_insert_with(key, || {
+                    hit = false;
+                    key * 2
+                }),
+                Ours::Ttl(c) => c.get_or_insert_with(key, || {
+                    hit = false;
+                    key * 2
+                }),
+            };
+            debug_assert_eq!(v, key * 2);
+            hit
+        }
+    }
+}
+
+mod moka_sync {
+    use super::*;
+
+    pub struct Moka(moka::sync::Cache<u64, u64>);
+
+    impl SharedDriver for Moka {
+        const NAME: &'static str = "moka";
+        fn new(capacity: usize, ttl: Option<Duration>) -> Self {
+            let mut b = moka::sync::Cache::builder().max_capacity(capacity as u64);
+            if let Some(ttl) = ttl {
+                b = b.time_to_live(ttl);
+            }
+            Moka(b.build())
+        }
+        fn get_or_load(&self, key: u64) -> bool {
+            let mut hit = true;
+            let v = self.0.get_with(key, || {
+                hit = false;
+                key * 2
+            });
+            debug_assert_eq!(v, key * 2);
+            hit
+        }
+    }
+}
+
+mod quick {
+    use super::*;
+
+    pub struct Quick(quick_cache::sync::Cache<u64, u64>);
+
+    impl SharedDriver for Quick {
+        const NAME: &'static str = "quick_cache";
+        fn new(capacity: usize, _ttl: Option<Duration>) -> Self {
+            Quick(quick_cache::sync::Cache::new(capacity))
+        }
+        fn get_or_load(&self, key: u64) -> bool {
+            let mut hit = true;
+            let v = self.0.get_or_insert_with(&key, || {
+                hit = false;
+                Ok::<u64, ()>(key * 2)
+            });
+            debug_assert_eq!(v, Ok(key * 2));
+            hit
+        }
+    }
+}
+
+mod mutex_lru {
+    use super::*;
+
+    pub struct MutexLru(Mutex<lru::LruCache<u64, u64>>);
+
+    impl SharedDriver for MutexLru {
+        const NAME: &'static str = "Mutex<lru>";
+        fn new(capacity: usize, _ttl: Option<Duration>) -> Self {
+            let cap = std::num::NonZeroUsize::new(capacity.max(1)).expect("nonzero");
+            MutexLru(Mutex::new(lru::LruCache::new(cap)))
+        }
+        fn get_or_load(&self, key: u64) -> bool {
+            let mut cache = self.0.lock().unwrap();
+            if cache.get(&key).is_some() {
+                return true;
+            }
+            cache.put(key, key * 2);
+            false
+        }
+    }
+}
+
+fn case<D: SharedDriver>(capacity: usize, ttl: Option<Duration>, threads: usize, ops: u64) -> Case {
+    Case {
+        contender: D::NAME.to_owned(),
+        ours: D::OURS,
+        run: Box::new(move || {
+            // A fresh cache each run, so every run sees the same traffic from cold.
+            let cache = D::new(capacity, ttl);
+            let hits = AtomicU64::new(0);
+            let took = parallel(threads, ops, &|t, n| {
+                let mut zipf = Zipf::new(KEYS, YCSB_THETA, 1 + t as u64);
+                let mut local = 0;
+                for _ in 0..n {
+                    local += u64::from(cache.get_or_load(zipf.next_u64()));
+                }
+                hits.fetch_add(local, Ordering::Relaxed);
+            });
+            let ratio = hits.load(Ordering::Relaxed) as f64 / (ops * threads as u64) as f64;
+            Ok(Sample::time(took).with("hit_ratio", ratio))
+        }),
+    }
+}
+
+fn cases(capacity: usize, ttl: Option<Duration>, threads: usize, ops: u64) -> Vec<Case> {
+    let mut v = vec![
+        case::<ours::Ours>(capacity, ttl, threads, ops),
+        case::<moka_sync::Moka>(capacity, ttl, threads, ops),
+    ];
+    if ttl.is_none() {
+        v.push(case::<quick::Quick>(capacity, ttl, threads, ops));
+        v.push(case::<mutex_lru::MutexLru>(capacity, ttl, threads, ops));
+    }
+    v
+}
+
+/// The shared-cache workloads.
+pub fn workloads(settings: &Settings) -> Vec<Workload> {
+    let ops = 100_000 * settings.mode.scale();
+    let mut counts = vec![1, 2.min(settings.threads.max(1))];
+    counts.push(settings.threads.max(1));
+    counts.sort_unstable();
+    counts.dedup();
+    let mut out = Vec::new();
+    for capacity in [10_000, 100_000] {
+        for &threads in &counts {
+            out.push(Workload {
+                name: format!("zipf cap {}k, {threads} thr", capacity / 1000),
+                about: format!(
+                    "{ops} get_or_insert_with per thread, Zipf 0.99 over 1M keys, from cold"
+                ),
+                rank_by: None,
+                rounds: None,
+                no_warm_up: false,
+                cases: cases(capacity, None, threads, ops),
+            });
+        }
+    }
+    let threads = *counts.last().unwrap_or(&1);
+    out.push(Workload {
+        name: format!("ttl 50 ms, {threads} thr"),
+        about: format!(
+            "{ops} get_or_insert_with per thread, Zipf 0.99 over 1M keys, capacity 100k, \
+             entries live 50 ms (against moka's time_to_live)"
+        ),
+        rank_by: None,
+        rounds: None,
+        no_warm_up: false,
+        cases: cases(100_000, Some(Duration::from_millis(50)), threads, ops),
+    });
+    out
+}
