@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use benches::compare::machine::Machine;
-use benches::compare::output::{Report, markdown, write_all};
+use benches::compare::output::{Report, markdown, utc_stamp, write_all};
 use benches::compare::{Component, ComponentResult, Mode, Settings, measure, rounds_of, workloads};
 use clap::Parser;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -123,36 +123,5 @@ fn main() {
             eprintln!("error: {e}");
             std::process::exit(1);
         }
-    }
-}
-
-/// `YYYY-MM-DDTHH-MM-SSZ` for a Unix time (the civil calendar from days since the epoch).
-fn utc_stamp(unix: u64) -> String {
-    let (days, secs) = ((unix / 86_400) as i64, unix % 86_400);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}-{:02}-{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_stamps() {
-        assert_eq!(super::utc_stamp(0), "1970-01-01T00-00-00Z");
-        assert_eq!(super::utc_stamp(951_782_400), "2000-02-29T00-00-00Z");
-        assert_eq!(super::utc_stamp(1_796_141_027), "2026-12-01T16-03-47Z");
     }
 }

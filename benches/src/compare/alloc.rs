@@ -233,6 +233,8 @@ fn json(documents: u64) {
     }
 }
 
+/// `n` separate 64-byte blocks (boxed on purpose: the workload is the allocator's).
+#[allow(clippy::vec_box)]
 fn small_blocks(n: usize) -> Vec<Box<[u8; 64]>> {
     (0..n).map(|i| Box::new([i as u8; 64])).collect()
 }
@@ -281,7 +283,10 @@ fn churn(generations: usize) {
 pub fn child_main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: alloc_<allocator> <workload> <threads> <scale>";
-    let workload = args.get(1).and_then(|w| AllocWorkload::parse(w)).expect(usage);
+    let workload = args
+        .get(1)
+        .and_then(|w| AllocWorkload::parse(w))
+        .expect(usage);
     let threads: usize = args.get(2).and_then(|t| t.parse().ok()).expect(usage);
     let scale: u64 = args.get(3).and_then(|s| s.parse().ok()).expect(usage);
     let start = Instant::now();
@@ -383,7 +388,10 @@ fn child_case(
 pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
     let dir = bin_dir();
     if let Err(e) = ensure_built(&dir) {
-        return (Vec::new(), Some(format!("Allocator workloads skipped: {e}.")));
+        return (
+            Vec::new(),
+            Some(format!("Allocator workloads skipped: {e}.")),
+        );
     }
     let scale = settings.mode.scale();
     let threads = settings.threads.max(2);
@@ -408,18 +416,27 @@ pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
         plan.push((
             AllocWorkload::Larson,
             threads,
-            format!("larson-style hand-off, {threads} threads, {} rounds", 10 * scale),
+            format!(
+                "larson-style hand-off, {threads} threads, {} rounds",
+                10 * scale
+            ),
         ));
     }
     plan.push((
         AllocWorkload::Pipeline,
         2,
-        format!("{} blocks of 8-512 B made by one thread, freed by another", 250_000 * scale),
+        format!(
+            "{} blocks of 8-512 B made by one thread, freed by another",
+            250_000 * scale
+        ),
     ));
     plan.push((
         AllocWorkload::Json,
         1,
-        format!("{} serde_json documents built, printed and parsed", 150 * scale),
+        format!(
+            "{} serde_json documents built, printed and parsed",
+            150 * scale
+        ),
     ));
     plan.push((
         AllocWorkload::Burst,

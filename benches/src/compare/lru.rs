@@ -126,11 +126,22 @@ pub fn reference_hits(readme: &str) -> BTreeMap<(String, usize), u64> {
     let mut out = BTreeMap::new();
     let mut caps: Vec<usize> = Vec::new();
     for line in readme.lines() {
-        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect();
         if cells.first() == Some(&"trace") {
             caps = cells[1..]
                 .iter()
-                .filter_map(|c| c.strip_prefix("C=")?.split_whitespace().next()?.parse().ok())
+                .filter_map(|c| {
+                    c.strip_prefix("C=")?
+                        .split_whitespace()
+                        .next()?
+                        .parse()
+                        .ok()
+                })
                 .collect();
             continue;
         }
@@ -213,7 +224,11 @@ pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
                 about: format!(
                     "replay of the {name} trace ({} requests) at capacity {capacity}{}",
                     keys.len(),
-                    if expected.is_some() { ", hits checked" } else { "" }
+                    if expected.is_some() {
+                        ", hits checked"
+                    } else {
+                        ""
+                    }
                 ),
                 rank_by: None,
                 rounds: None,

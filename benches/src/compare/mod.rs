@@ -296,7 +296,11 @@ pub fn summarise(name: &str, ours: bool, samples: Vec<Sample>) -> ContenderResul
     let metrics = names
         .into_iter()
         .map(|m| {
-            let values: Vec<f64> = samples.iter().filter_map(|s| s.metrics.get(m)).copied().collect();
+            let values: Vec<f64> = samples
+                .iter()
+                .filter_map(|s| s.metrics.get(m))
+                .copied()
+                .collect();
             (m.clone(), median(&values))
         })
         .collect();

@@ -158,6 +158,7 @@ pub fn component_markdown(c: &ComponentResult) -> String {
 pub fn markdown(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## Comparison results\n");
+    let _ = writeln!(out, "- date: {}", utc_stamp(report.started_unix));
     let _ = writeln!(out, "- machine: {}", report.machine.line());
     let _ = writeln!(out, "- command: `{}`", report.command);
     let _ = writeln!(
@@ -224,8 +225,11 @@ pub fn peer_wins(report: &Report) -> Vec<String> {
 /// figure as a multiple of the best peer's (below 1 is better than every peer), and error
 /// bars from the fastest and slowest rounds (time-ranked workloads).
 pub fn chart(c: &ComponentResult, path: &Path) -> Result<(), String> {
-    let workloads: Vec<&WorkloadResult> =
-        c.workloads.iter().filter(|w| best_peer(w).is_some()).collect();
+    let workloads: Vec<&WorkloadResult> = c
+        .workloads
+        .iter()
+        .filter(|w| best_peer(w).is_some())
+        .collect();
     if workloads.is_empty() {
         return Ok(());
     }
@@ -241,7 +245,11 @@ pub fn chart(c: &ComponentResult, path: &Path) -> Result<(), String> {
     for w in &workloads {
         let best = best_peer(w).unwrap_or(1.0);
         for r in &w.contenders {
-            let hi = if w.rank_by.is_some() { rank_value(w, r) } else { r.max };
+            let hi = if w.rank_by.is_some() {
+                rank_value(w, r)
+            } else {
+                r.max
+            };
             if hi.is_finite() {
                 top = top.max(hi / best * 1.1);
             }
@@ -296,11 +304,17 @@ pub fn chart(c: &ComponentResult, path: &Path) -> Result<(), String> {
             let best = best_peer(w).unwrap_or(1.0);
             let value = (rank_value(w, r) / best).min(top);
             let x0 = i as f64 + 0.1 + j as f64 * slot;
-            bars.push(Rectangle::new([(x0, 0.0), (x0 + slot * 0.9, value)], color.filled()));
+            bars.push(Rectangle::new(
+                [(x0, 0.0), (x0 + slot * 0.9, value)],
+                color.filled(),
+            ));
             if w.rank_by.is_none() {
                 let mid = x0 + slot * 0.45;
                 whiskers.push(PathElement::new(
-                    vec![(mid, (r.min / best).min(top)), (mid, (r.max / best).min(top))],
+                    vec![
+                        (mid, (r.min / best).min(top)),
+                        (mid, (r.max / best).min(top)),
+                    ],
                     BLACK.stroke_width(1),
                 ));
             }
@@ -333,4 +347,32 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<(), String> {
         chart(c, &dir.join(format!("{}.svg", c.component.name())))?;
     }
     Ok(())
+}
+
+/// `YYYY-MM-DDTHH-MM-SSZ` for a Unix time (the civil calendar from days since the epoch,
+/// after Howard Hinnant's algorithm).
+///
+/// ```
+/// use benches::compare::output::utc_stamp;
+/// assert_eq!(utc_stamp(0), "1970-01-01T00-00-00Z");
+/// assert_eq!(utc_stamp(951_782_400), "2000-02-29T00-00-00Z");
+/// assert_eq!(utc_stamp(1_796_141_027), "2026-12-01T16-03-47Z");
+/// ```
+pub fn utc_stamp(unix: u64) -> String {
+    let (days, secs) = ((unix / 86_400) as i64, unix % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}-{:02}-{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }

@@ -95,7 +95,9 @@ mod object_pool_06 {
     impl PoolDriver for Peer {
         const NAME: &'static str = "object-pool 0.6";
         fn new() -> Self {
-            Peer(peer_object_pool::Pool::new(0, || Vec::with_capacity(CAPACITY)))
+            Peer(peer_object_pool::Pool::new(0, || {
+                Vec::with_capacity(CAPACITY)
+            }))
         }
         fn round<const N: usize>(&self) {
             let mut held: [_; N] =
@@ -190,7 +192,10 @@ pub fn workloads(settings: &Settings) -> Vec<Workload> {
         });
         out.push(Workload {
             name: format!("hold 16, {threads} thr"),
-            about: format!("{} rounds per thread of 16 gets, 16 writes, 16 returns", ops / 16),
+            about: format!(
+                "{} rounds per thread of 16 gets, 16 writes, 16 returns",
+                ops / 16
+            ),
             rank_by: None,
             rounds: None,
             no_warm_up: false,
