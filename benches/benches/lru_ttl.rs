@@ -515,15 +515,40 @@ fn print_hit_ratios_and_memory(ops: &[u64], traces: &[(String, Vec<u64>)]) {
 // ---------------------------------------------------------------------------------------
 // Timing groups.
 
+/// The single-threaded workloads, named once (a string match with a catch-all arm used to
+/// run the Zipf workload for any other name).
+#[derive(Debug, Clone, Copy)]
+enum SingleWorkload {
+    /// Gets of keys that are all present.
+    GetHit,
+    /// Inserts of new keys into a full cache.
+    InsertEvicting,
+    /// The Zipf workload, 90% reads.
+    Zipf,
+}
+
+impl SingleWorkload {
+    const ALL: [SingleWorkload; 3] = [Self::GetHit, Self::InsertEvicting, Self::Zipf];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::GetHit => "get hit",
+            Self::InsertEvicting => "insert evicting",
+            Self::Zipf => "zipf 90% read",
+        }
+    }
+}
+
 fn bench_single<C: Single>(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
+    workload: SingleWorkload,
     param: &str,
     lookups: &[u64],
     ops: &[u64],
 ) {
-    match param {
-        "get hit" => {
+    match workload {
+        SingleWorkload::GetHit => {
             let mut c = C::make(CAP);
             for k in 0..CAP as u64 {
                 c.put(k, k);
@@ -537,7 +562,7 @@ fn bench_single<C: Single>(
                 })
             });
         }
-        "insert evicting" => {
+        SingleWorkload::InsertEvicting => {
             let mut c = C::make(CAP);
             for k in 0..CAP as u64 {
                 c.put(k, k);
@@ -550,7 +575,7 @@ fn bench_single<C: Single>(
                 })
             });
         }
-        _ => {
+        SingleWorkload::Zipf => {
             let mut c = C::make(CAP);
             for &op in &ops[..OPS / 2] {
                 single_op(&mut c, op);
@@ -588,11 +613,12 @@ fn main() {
     {
         let mut g = c.benchmark_group("lru_ttl/single_thread");
         g.throughput(Throughput::Elements(1));
-        for param in ["get hit", "insert evicting", "zipf 90% read"] {
-            bench_single::<lru_ttl::LruCache<u64, u64>>(&mut g, "lru-ttl", param, &lookups, &ops);
-            bench_single::<lru::LruCache<u64, u64>>(&mut g, "lru", param, &lookups, &ops);
-            bench_single::<hashlink::LruCache<u64, u64>>(&mut g, "hashlink", param, &lookups, &ops);
-            bench_single::<Schnell>(&mut g, "schnellru", param, &lookups, &ops);
+        for w in SingleWorkload::ALL {
+            let p = w.label();
+            bench_single::<lru_ttl::LruCache<u64, u64>>(&mut g, "lru-ttl", w, p, &lookups, &ops);
+            bench_single::<lru::LruCache<u64, u64>>(&mut g, "lru", w, p, &lookups, &ops);
+            bench_single::<hashlink::LruCache<u64, u64>>(&mut g, "hashlink", w, p, &lookups, &ops);
+            bench_single::<Schnell>(&mut g, "schnellru", w, p, &lookups, &ops);
         }
         g.finish();
     }
@@ -624,14 +650,9 @@ fn main() {
     {
         let mut g = c.benchmark_group("lru_ttl/ttl_zipf");
         g.throughput(Throughput::Elements(1));
-        bench_single::<lru_ttl::TtlCache<u64, u64>>(
-            &mut g,
-            "lru-ttl",
-            "single thread",
-            &lookups,
-            &ops,
-        );
-        bench_single::<CachedTtl>(&mut g, "cached", "single thread", &lookups, &ops);
+        let (w, p) = (SingleWorkload::Zipf, "single thread");
+        bench_single::<lru_ttl::TtlCache<u64, u64>>(&mut g, "lru-ttl", w, p, &lookups, &ops);
+        bench_single::<CachedTtl>(&mut g, "cached", w, p, &lookups, &ops);
         for threads in [1usize, 2] {
             let param = if threads == 1 {
                 "sync, 1 thread".to_owned()

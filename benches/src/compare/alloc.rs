@@ -400,26 +400,19 @@ pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
         Mode::Default => 3,
         Mode::Full => 5,
     };
-    let mut plan: Vec<(AllocWorkload, usize, String)> = vec![
-        (
-            AllocWorkload::BinaryTrees,
-            threads,
-            format!("binary-trees to depth {}", 14 + scale.ilog2().min(4)),
-        ),
-        (
-            AllocWorkload::Larson,
-            2,
-            format!("larson-style hand-off, 2 threads, {} rounds", 10 * scale),
-        ),
-    ];
-    if threads > 2 {
+    let mut plan: Vec<(AllocWorkload, usize, String)> = vec![(
+        AllocWorkload::BinaryTrees,
+        threads,
+        format!("binary-trees to depth {}", 14 + scale.ilog2().min(4)),
+    )];
+    let mut larson_threads = vec![2, 4, threads];
+    larson_threads.sort_unstable();
+    larson_threads.dedup();
+    for t in larson_threads {
         plan.push((
             AllocWorkload::Larson,
-            threads,
-            format!(
-                "larson-style hand-off, {threads} threads, {} rounds",
-                10 * scale
-            ),
+            t,
+            format!("larson-style hand-off, {t} threads, {} rounds", 10 * scale),
         ));
     }
     plan.push((
