@@ -82,6 +82,7 @@ impl<T> Lock<T> {
     }
 
     /// Takes the lock and keeps it held without a guard (fork `prepare`).
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn acquire_raw(&self) {
         core::mem::forget(self.lock());
     }
@@ -92,6 +93,7 @@ impl<T> Lock<T> {
     ///
     /// The caller holds the lock through [`Lock::acquire_raw`] (fork `parent`), or is
     /// the only thread of a forked child whose parent held it.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) unsafe fn release_raw(&self) {
         self.held.store(false, Ordering::Release);
     }

@@ -107,11 +107,35 @@ pub(crate) fn collect() {
     CORE.collect();
 }
 
-#[cfg(not(miri))]
+/// Registers the `fork` handlers once per process. Every thread that gets a heap passes
+/// here, and none may go on (and perhaps fork) before the handlers are registered: the first
+/// caller registers them while later callers wait, so no thread can fork in the window
+/// between "someone is registering" and "registered" (a flag set before `pthread_atfork`
+/// returned used to open that window).
+#[cfg(all(unix, not(miri)))]
 fn register_fork_handlers() {
-    use crate::sync::{AtomicBool, Ordering};
-    static DONE: AtomicBool = AtomicBool::new(false);
-    if DONE.swap(true, Ordering::Relaxed) {
+    use crate::sync::{AtomicU32, Ordering};
+    const UNREGISTERED: u32 = 0;
+    const REGISTERING: u32 = 1;
+    const REGISTERED: u32 = 2;
+    static STATE: AtomicU32 = AtomicU32::new(UNREGISTERED);
+    if STATE.load(Ordering::Acquire) == REGISTERED {
+        return;
+    }
+    if STATE
+        .compare_exchange(
+            UNREGISTERED,
+            REGISTERING,
+            Ordering::Acquire,
+            Ordering::Acquire,
+        )
+        .is_err()
+    {
+        // Another thread is registering: wait. (Its own allocations meanwhile go to its heap,
+        // installed before it got here, so it never waits on itself.)
+        while STATE.load(Ordering::Acquire) != REGISTERED {
+            crate::sync::yield_now();
+        }
         return;
     }
     extern "C" fn prepare() {
@@ -134,7 +158,9 @@ fn register_fork_handlers() {
     unsafe {
         libc::pthread_atfork(Some(prepare), Some(release), Some(release));
     }
+    STATE.store(REGISTERED, Ordering::Release);
 }
 
-#[cfg(miri)]
+/// No `fork` under Miri or on Windows: nothing to register.
+#[cfg(any(miri, not(unix)))]
 fn register_fork_handlers() {}
