@@ -163,7 +163,7 @@ fn check(b: &[u8]) {
 
 fn larson(threads: usize, rounds: u64) {
     const SLOTS: usize = 2_000;
-    const REPLACE: u64 = 4_000;
+    const REPLACE: u64 = 20_000;
     let threads = threads.max(2);
     let barrier = Barrier::new(threads);
     let handoff: Vec<Mutex<Vec<Box<[u8]>>>> = (0..threads).map(|_| Mutex::default()).collect();
