@@ -316,7 +316,7 @@ pub fn child_main() {
 // ---- The parent side: cases that run the child binaries ---------------------------------
 
 /// Where the child binaries are: beside the running command.
-fn bin_dir() -> PathBuf {
+pub(crate) fn bin_dir() -> PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
@@ -324,8 +324,12 @@ fn bin_dir() -> PathBuf {
 }
 
 /// Builds the child binaries with the running command's profile, if any is missing.
-fn ensure_built(dir: &Path) -> Result<(), String> {
-    if ALLOCATORS.iter().all(|(_, bin, _)| dir.join(bin).is_file()) {
+pub(crate) fn ensure_built(dir: &Path) -> Result<(), String> {
+    let bins = ALLOCATORS
+        .iter()
+        .map(|(_, bin, _)| *bin)
+        .chain(["cache_memory"]);
+    if bins.into_iter().all(|bin| dir.join(bin).is_file()) {
         return Ok(());
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -343,6 +347,36 @@ fn ensure_built(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs a child binary with `args` and reads its one line of JSON into a sample: `secs` is
+/// the time, every other number a figure.
+pub(crate) fn run_child(exe: &Path, args: &[&str]) -> Result<Sample, String> {
+    let out = Command::new(exe)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{}: {e}", exe.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} {} failed: {}",
+            exe.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: BTreeMap<String, f64> = serde_json::from_str(line.trim())
+        .map_err(|e| format!("{}: bad output {line:?}: {e}", exe.display()))?;
+    let mut sample = Sample {
+        secs: v.get("secs").copied().unwrap_or(f64::NAN),
+        ..Sample::default()
+    };
+    for (k, value) in v {
+        if k != "secs" {
+            sample = sample.with(&k, value);
+        }
+    }
+    Ok(sample)
+}
+
 fn child_case(
     name: &str,
     exe: PathBuf,
@@ -355,31 +389,10 @@ fn child_case(
         contender: name.to_owned(),
         ours,
         run: Box::new(move || {
-            let out = Command::new(&exe)
-                .args([workload.name(), &threads.to_string(), &scale.to_string()])
-                .output()
-                .map_err(|e| format!("{}: {e}", exe.display()))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "{} {} failed: {}",
-                    exe.display(),
-                    workload.name(),
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-            let line = String::from_utf8_lossy(&out.stdout);
-            let v: BTreeMap<String, f64> = serde_json::from_str(line.trim())
-                .map_err(|e| format!("{}: bad output {line:?}: {e}", exe.display()))?;
-            let mut sample = Sample {
-                secs: v.get("secs").copied().unwrap_or(f64::NAN),
-                ..Sample::default()
-            };
-            for (k, value) in v {
-                if k != "secs" {
-                    sample = sample.with(&k, value);
-                }
-            }
-            Ok(sample)
+            run_child(
+                &exe,
+                &[workload.name(), &threads.to_string(), &scale.to_string()],
+            )
         }),
     }
 }

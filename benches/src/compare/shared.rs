@@ -19,6 +19,8 @@ trait SharedDriver: Send + Sync + 'static {
     fn new(capacity: usize, ttl: Option<Duration>) -> Self;
     /// The value of `key`, loading `key * 2` on a miss; `true` on a hit.
     fn get_or_load(&self, key: u64) -> bool;
+    /// Finishes deferred bookkeeping (for a memory reading).
+    fn settle(&self) {}
 }
 
 mod ours {
@@ -78,6 +80,9 @@ mod moka_sync {
             });
             debug_assert_eq!(v, key * 2);
             hit
+        }
+        fn settle(&self) {
+            self.0.run_pending_tasks();
         }
     }
 }
@@ -160,6 +165,61 @@ fn cases(capacity: usize, ttl: Option<Duration>, threads: usize, ops: u64) -> Ve
     v
 }
 
+/// The contenders of the memory reading, by name.
+const MEMORY_CONTENDERS: [(&str, bool); 4] = [
+    (ours::Ours::NAME, true),
+    (moka_sync::Moka::NAME, false),
+    (quick::Quick::NAME, false),
+    (mutex_lru::MutexLru::NAME, false),
+];
+
+/// Entries in the memory reading.
+const MEMORY_ENTRIES: u64 = 100_000;
+
+fn fill<D: SharedDriver>(read: &dyn Fn() -> isize) -> (f64, f64) {
+    let before = read();
+    let start = std::time::Instant::now();
+    let cache = D::new(MEMORY_ENTRIES as usize, None);
+    for k in 0..MEMORY_ENTRIES {
+        cache.get_or_load(k);
+    }
+    cache.settle();
+    let secs = start.elapsed().as_secs_f64();
+    let bytes = (read() - before) as f64 / MEMORY_ENTRIES as f64;
+    drop(cache);
+    (secs, bytes)
+}
+
+/// The `cache_memory` binary's `main`: fills the contender named on the command line with
+/// 100,000 entries (`u64` to `u64`) at capacity 100,000 and prints one line of JSON with the
+/// time and the heap bytes per entry, read from `live_bytes` (the binary's counting global
+/// allocator).
+pub fn memory_child_main(live_bytes: &dyn Fn() -> isize) {
+    let name = std::env::args()
+        .nth(1)
+        .expect("usage: cache_memory <contender>");
+    let (secs, bytes) = match name.as_str() {
+        n if n == ours::Ours::NAME => fill::<ours::Ours>(live_bytes),
+        n if n == moka_sync::Moka::NAME => fill::<moka_sync::Moka>(live_bytes),
+        n if n == quick::Quick::NAME => fill::<quick::Quick>(live_bytes),
+        n if n == mutex_lru::MutexLru::NAME => fill::<mutex_lru::MutexLru>(live_bytes),
+        other => panic!("cache_memory: no contender named {other:?}"),
+    };
+    println!(
+        "{}",
+        serde_json::json!({ "secs": secs, "bytes_per_entry": bytes })
+    );
+}
+
+fn memory_case(name: &'static str, ours: bool) -> Case {
+    let exe = super::alloc::bin_dir().join("cache_memory");
+    Case {
+        contender: name.to_owned(),
+        ours,
+        run: Box::new(move || super::alloc::run_child(&exe, &[name])),
+    }
+}
+
 /// The shared-cache workloads.
 pub fn workloads(settings: &Settings) -> Vec<Workload> {
     let ops = 100_000 * settings.mode.scale();
@@ -194,5 +254,20 @@ pub fn workloads(settings: &Settings) -> Vec<Workload> {
         no_warm_up: false,
         cases: cases(100_000, Some(Duration::from_millis(50)), threads, ops),
     });
+    if super::alloc::ensure_built(&super::alloc::bin_dir()).is_ok() {
+        out.push(Workload {
+            name: "memory 100k".to_owned(),
+            about: "heap bytes per entry (u64 to u64) once 100,000 are inserted at capacity \
+                    100,000, read by a counting allocator in a child process"
+                .to_owned(),
+            rank_by: Some("bytes_per_entry".to_owned()),
+            rounds: Some(1),
+            no_warm_up: true,
+            cases: MEMORY_CONTENDERS
+                .iter()
+                .map(|&(name, ours)| memory_case(name, ours))
+                .collect(),
+        });
+    }
     out
 }
