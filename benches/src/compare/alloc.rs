@@ -6,10 +6,10 @@
 //! Time workloads: `binary-trees` (the benchmarks game, depths in parallel), `larson` (threads
 //! replace random blocks of 8-1000 bytes and hand their live blocks to the next thread every
 //! round), `pipeline` (one thread allocates, another frees), `json` (`serde_json` building,
-//! printing and parsing documents). Memory workloads, ranked by RSS: `burst` (RSS one second
-//! after freeing a burst of small blocks), `remote` (RSS one second after the main thread frees
-//! an idle worker's large result), `churn` (RSS after generations of short-lived threads that
-//! hand blocks to each other).
+//! printing and parsing documents). Memory workloads, ranked by RSS: `burst` (RSS after freeing
+//! a burst of small blocks and a second of light activity), `remote` (the same after the main
+//! thread frees an idle worker's large result), `churn` (RSS after generations of short-lived
+//! threads that hand blocks to each other).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -244,7 +244,23 @@ fn burst(n: usize) {
     drop(blocks);
 }
 
-fn remote(n: usize) {
+/// A program that carries on lightly for `period`: every millisecond it allocates and frees
+/// a few small blocks (so allocators that return memory on activity get the chance).
+fn light_activity(period: Duration) -> f64 {
+    let start = Instant::now();
+    let mut rng = SplitMix64::new(11);
+    while start.elapsed() < period {
+        let few: Vec<Box<[u8]>> = (0..16).map(|_| block(&mut rng, 128)).collect();
+        few.iter().for_each(|b| check(b));
+        drop(few);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    start.elapsed().as_secs_f64()
+}
+
+/// Returns the RSS read while the worker is still alive and idle, and the seconds of light
+/// activity (not part of the work).
+fn remote(n: usize) -> (f64, f64) {
     let (result_tx, result_rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let worker = std::thread::spawn(move || {
@@ -253,9 +269,11 @@ fn remote(n: usize) {
     });
     let result = result_rx.recv().expect("worker's result");
     drop(result);
-    std::thread::sleep(Duration::from_secs(1));
+    let idle = light_activity(Duration::from_secs(1));
+    let rss = rss_mib().0;
     let _ = done_tx.send(());
     worker.join().expect("worker");
+    (rss, idle)
 }
 
 fn churn(generations: usize) {
@@ -290,23 +308,27 @@ pub fn child_main() {
     let threads: usize = args.get(2).and_then(|t| t.parse().ok()).expect(usage);
     let scale: u64 = args.get(3).and_then(|s| s.parse().ok()).expect(usage);
     let start = Instant::now();
+    let mut rss_idle_worker = None;
+    let mut not_work = 0.0;
     match workload {
         AllocWorkload::BinaryTrees => binary_trees(14 + scale.ilog2().min(4), threads),
         AllocWorkload::Larson => larson(threads, 10 * scale),
         AllocWorkload::Pipeline => pipeline(250_000 * scale),
         AllocWorkload::Json => json(150 * scale),
         AllocWorkload::Burst => burst(2_000_000),
-        AllocWorkload::Remote => remote(2_000_000),
+        AllocWorkload::Remote => {
+            let (rss, idle) = remote(2_000_000);
+            rss_idle_worker = Some(rss);
+            not_work = idle;
+        }
         AllocWorkload::Churn => churn(40 * scale.min(4) as usize),
     }
-    let mut secs = start.elapsed().as_secs_f64();
+    let secs = start.elapsed().as_secs_f64() - not_work;
     if workload == AllocWorkload::Burst {
-        std::thread::sleep(Duration::from_secs(1));
+        light_activity(Duration::from_secs(1));
     }
-    if workload == AllocWorkload::Remote {
-        secs -= 1.0; // the second of idleness is not work
-    }
-    let (end, peak) = rss_mib();
+    let (rss_now, peak) = rss_mib();
+    let end = rss_idle_worker.unwrap_or(rss_now);
     println!(
         "{}",
         serde_json::json!({ "secs": secs, "rss_peak_mib": peak, "rss_end_mib": end })
@@ -447,13 +469,15 @@ pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
     plan.push((
         AllocWorkload::Burst,
         1,
-        "RSS 1 s after freeing 2M blocks of 64 B (no call)".to_owned(),
+        "RSS after freeing 2M blocks of 64 B and 1 s of light activity (no call)".to_owned(),
     ));
     if settings.mode != Mode::Quick {
         plan.push((
             AllocWorkload::Remote,
             2,
-            "RSS 1 s after main frees an idle worker's 2M x 64 B result (no call)".to_owned(),
+            "RSS after main frees an idle worker's 2M x 64 B result and 1 s of light activity (no \
+             call)"
+                .to_owned(),
         ));
         plan.push((
             AllocWorkload::Churn,
