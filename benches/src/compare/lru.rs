@@ -16,8 +16,18 @@ trait LruDriver: 'static {
     /// Whether it is a strict LRU, which must match the reference hit counts.
     const STRICT: bool = true;
     fn new(capacity: usize) -> Self;
+    /// Whether `key` is cached (a lookup: it counts as a use).
+    fn hit(&mut self, key: u64) -> bool;
+    /// Inserts `key`.
+    fn put(&mut self, key: u64);
     /// Looks `key` up and inserts it on a miss; `true` on a hit.
-    fn access(&mut self, key: u64) -> bool;
+    fn access(&mut self, key: u64) -> bool {
+        let hit = self.hit(key);
+        if !hit {
+            self.put(key);
+        }
+        hit
+    }
 }
 
 mod ours {
@@ -29,12 +39,11 @@ mod ours {
         fn new(capacity: usize) -> Self {
             lru_ttl::LruCache::new(capacity)
         }
-        fn access(&mut self, key: u64) -> bool {
-            if self.get(&key).is_some() {
-                return true;
-            }
+        fn hit(&mut self, key: u64) -> bool {
+            self.get(&key).is_some()
+        }
+        fn put(&mut self, key: u64) {
             self.insert(key, key);
-            false
         }
     }
 }
@@ -47,12 +56,11 @@ mod lru_crate {
         fn new(capacity: usize) -> Self {
             lru::LruCache::new(NonZeroUsize::new(capacity).expect("capacity > 0"))
         }
-        fn access(&mut self, key: u64) -> bool {
-            if self.get(&key).is_some() {
-                return true;
-            }
-            self.put(key, key);
-            false
+        fn hit(&mut self, key: u64) -> bool {
+            self.get(&key).is_some()
+        }
+        fn put(&mut self, key: u64) {
+            lru::LruCache::put(self, key, key);
         }
     }
 }
@@ -67,12 +75,11 @@ mod schnell {
         fn new(capacity: usize) -> Self {
             schnellru::LruMap::new(schnellru::ByLength::new(capacity as u32))
         }
-        fn access(&mut self, key: u64) -> bool {
-            if self.get(&key).is_some() {
-                return true;
-            }
+        fn hit(&mut self, key: u64) -> bool {
+            self.get(&key).is_some()
+        }
+        fn put(&mut self, key: u64) {
             self.insert(key, key);
-            false
         }
     }
 }
@@ -85,12 +92,11 @@ mod hash_link {
         fn new(capacity: usize) -> Self {
             hashlink::LruCache::new(capacity)
         }
-        fn access(&mut self, key: u64) -> bool {
-            if self.get(&key).is_some() {
-                return true;
-            }
+        fn hit(&mut self, key: u64) -> bool {
+            self.get(&key).is_some()
+        }
+        fn put(&mut self, key: u64) {
             self.insert(key, key);
-            false
         }
     }
 }
@@ -104,12 +110,11 @@ mod quick {
         fn new(capacity: usize) -> Self {
             quick_cache::unsync::Cache::new(capacity)
         }
-        fn access(&mut self, key: u64) -> bool {
-            if self.get(&key).is_some() {
-                return true;
-            }
+        fn hit(&mut self, key: u64) -> bool {
+            self.get(&key).is_some()
+        }
+        fn put(&mut self, key: u64) {
             self.insert(key, key);
-            false
         }
     }
 }
