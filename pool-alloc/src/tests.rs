@@ -396,35 +396,55 @@ fn heap_is_send_only_through_raw_pointers() {
     assert_send::<Heap>();
 }
 
+/// Allocates and frees in a thread's exit path and checks which heap served: `expect` is the
+/// kind of the thread's heap pointer at that moment (its own heap, or the dead sentinel whose
+/// allocations go to the locked after-teardown heap).
+fn alloc_while_exiting(expect: u8, ok: &std::sync::atomic::AtomicUsize) {
+    let a = PoolAlloc::new();
+    let l = Layout::from_size_align(24, 8).unwrap();
+    // SAFETY: the thread's heap pointer is valid (its heap or a sentinel); blocks are freed
+    // once with their layout.
+    unsafe {
+        assert_eq!((*crate::thread::heap()).kind, expect);
+        let p = a.alloc(l);
+        if !p.is_null() {
+            fill(p, 24, 3);
+            check(p, 24, 3);
+            let q = a.alloc(l);
+            assert!(!q.is_null() && q != p);
+            a.dealloc(q, l);
+            a.dealloc(p, l);
+            ok.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// A Rust thread-local destructor allocates: on Unix the thread's heap is still live then
+/// (it is retired later, by a `pthread_key` destructor); elsewhere, and under Miri, the
+/// thread-local guard has retired it and the locked heap serves. A `pthread_key` destructor
+/// made after the allocator's key runs after it: the locked heap serves.
 #[test]
 fn allocation_after_tls_teardown_uses_the_locked_heap() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static OK: AtomicUsize = AtomicUsize::new(0);
+    const KEY_HOOK: bool = cfg!(all(unix, not(miri)));
     struct AllocOnDrop;
     impl Drop for AllocOnDrop {
         fn drop(&mut self) {
-            let a = PoolAlloc::new();
-            let l = Layout::from_size_align(24, 8).unwrap();
-            // SAFETY: the thread's heap pointer is valid (a sentinel here); blocks
-            // are freed once with their layout.
-            unsafe {
-                assert_eq!((*crate::thread::heap()).kind, crate::heap::kind::DEAD);
-                let p = a.alloc(l);
-                if !p.is_null() {
-                    fill(p, 24, 3);
-                    check(p, 24, 3);
-                    // this thread's heap is gone: the block came from the locked heap
-                    let q = a.alloc(l);
-                    assert!(!q.is_null() && q != p);
-                    a.dealloc(q, l);
-                    a.dealloc(p, l);
-                    OK.fetch_add(1, Ordering::SeqCst);
-                }
-            }
+            let expect = if KEY_HOOK {
+                crate::heap::kind::REAL
+            } else {
+                crate::heap::kind::DEAD
+            };
+            alloc_while_exiting(expect, &OK);
         }
     }
     thread_local! {
         static LATE: AllocOnDrop = const { AllocOnDrop };
+    }
+    #[cfg(all(unix, not(miri)))]
+    extern "C" fn key_destructor(_: *mut core::ffi::c_void) {
+        alloc_while_exiting(crate::heap::kind::DEAD, &OK);
     }
     let t = std::thread::spawn(|| {
         // Registered before the allocator's guard, so destroyed after it.
@@ -437,7 +457,15 @@ fn allocation_after_tls_teardown_uses_the_locked_heap() {
             assert!(!p.is_null());
             a.dealloc(p, l);
         }
+        #[cfg(all(unix, not(miri)))]
+        // SAFETY: a fresh key (made after the allocator's) with a plain destructor; a
+        // non-null value makes it run at thread exit.
+        unsafe {
+            let mut key = 0;
+            assert_eq!(libc::pthread_key_create(&mut key, Some(key_destructor)), 0);
+            assert_eq!(libc::pthread_setspecific(key, core::ptr::dangling()), 0);
+        }
     });
     t.join().unwrap();
-    assert_eq!(OK.load(Ordering::SeqCst), 1);
+    assert_eq!(OK.load(Ordering::SeqCst), if KEY_HOOK { 2 } else { 1 });
 }

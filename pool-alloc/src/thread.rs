@@ -5,11 +5,12 @@
 //! reading it is one TLS load with no lazy-init check and it stays readable
 //! during and after TLS teardown. It starts at a sentinel heap whose every
 //! class has the empty sentinel pool: the first allocation falls into the slow
-//! path, which creates the thread's heap and touches `GUARD`, a thread-local
-//! whose destructor retires the heap at thread exit (live pools are abandoned
-//! for other threads to free into and adopt) and points `HEAP` at a second,
-//! "dead" sentinel. Allocations after that (other TLS destructors) are served
-//! by a locked after-teardown heap.
+//! path, which creates the thread's heap and registers it with the thread-exit
+//! hook ([`exit_hook`]: a `pthread_key` destructor on Unix, the `GUARD`
+//! thread-local's destructor elsewhere), which retires the heap at thread exit
+//! (live pools are abandoned for other threads to free into and adopt) and points
+//! `HEAP` at a second, "dead" sentinel. Allocations after that (later
+//! destructors) are served by a locked after-teardown heap.
 
 use crate::core_alloc::Core;
 use crate::heap::{Heap, alloc_fast, kind};
@@ -72,10 +73,10 @@ pub(crate) unsafe fn alloc_unowned(heap: *mut Heap, class: usize, zero: bool) ->
         if (*heap).kind == kind::UNINIT {
             let h = CORE.new_heap();
             if !h.is_null() {
-                // Install before registering the destructor: registration may allocate.
+                // Install before registering the exit hook: registration may allocate.
                 HEAP.set(h);
-                register_fork_handlers();
-                if GUARD.try_with(|_| ()).is_ok() {
+                init_process();
+                if exit_hook::register(h) || GUARD.try_with(|_| ()).is_ok() {
                     return CORE.alloc_slow(h, class, zero);
                 }
                 // TLS is being torn down: no destructor would run; give the heap back.
@@ -107,13 +108,72 @@ pub(crate) fn collect() {
     CORE.collect();
 }
 
-/// Registers the `fork` handlers once per process. Every thread that gets a heap passes
-/// here, and none may go on (and perhaps fork) before the handlers are registered: the first
-/// caller registers them while later callers wait, so no thread can fork in the window
-/// between "someone is registering" and "registered" (a flag set before `pthread_atfork`
-/// returned used to open that window).
+/// Retiring a thread's heap at thread exit. On Unix a `pthread_key` destructor does it:
+/// unlike a Rust thread-local destructor, it also runs for a thread whose first allocation
+/// happens in another key's destructor (glibc runs Rust's thread-local destructors first, and
+/// a destructor registered after them never runs; such threads used to keep their pools), and
+/// it runs after the thread's Rust thread-local destructors, which can go on using the heap.
+/// Elsewhere, and if no key can be had, `GUARD` does it.
+mod exit_hook {
+    use super::*;
+
+    /// The key, or `usize::MAX` before `init_process` made it (or when it could not).
+    #[cfg(all(unix, not(miri)))]
+    pub(super) static KEY: crate::sync::AtomicUsize = crate::sync::AtomicUsize::new(usize::MAX);
+
+    #[cfg(all(unix, not(miri)))]
+    extern "C" fn thread_done(value: *mut core::ffi::c_void) {
+        let h = value.cast::<Heap>();
+        if HEAP.get() == h {
+            HEAP.set((&raw const DEAD_HEAP.0).cast_mut());
+        }
+        // SAFETY: `h` is the heap this thread installed and registered; the thread is exiting
+        // and nothing uses the heap after the replace above.
+        unsafe {
+            if (*h).kind == kind::REAL {
+                CORE.retire_heap(h);
+            }
+        }
+    }
+
+    /// Makes the key (once, from `init_process`).
+    #[cfg(all(unix, not(miri)))]
+    pub(super) fn make_key() {
+        let mut key: libc::pthread_key_t = 0;
+        // SAFETY: `key` is written by pthread_key_create; the destructor is a plain function.
+        if unsafe { libc::pthread_key_create(&mut key, Some(thread_done)) } == 0 {
+            KEY.store(key as usize, crate::sync::Ordering::Release);
+        }
+    }
+
+    /// Arranges for `h`, the calling thread's new heap, to be retired at thread exit;
+    /// `false` if the key is unavailable.
+    pub(super) fn register(h: *mut Heap) -> bool {
+        #[cfg(all(unix, not(miri)))]
+        {
+            let key = KEY.load(crate::sync::Ordering::Acquire);
+            // SAFETY: a key made by `make_key`; the value is the thread's own heap.
+            key != usize::MAX
+                && unsafe {
+                    libc::pthread_setspecific(key as libc::pthread_key_t, h.cast_const().cast())
+                } == 0
+        }
+        #[cfg(not(all(unix, not(miri))))]
+        {
+            let _ = h;
+            false
+        }
+    }
+}
+
+/// Once per process, before any thread goes on with a heap: registers the `fork` handlers and
+/// makes the thread-exit key. Every thread that gets a heap passes here, and none may go on
+/// (and perhaps fork) before the handlers are registered: the first caller registers them
+/// while later callers wait, so no thread can fork in the window between "someone is
+/// registering" and "registered" (a flag set before `pthread_atfork` returned used to open
+/// that window).
 #[cfg(all(unix, not(miri)))]
-fn register_fork_handlers() {
+fn init_process() {
     use crate::sync::{AtomicU32, Ordering};
     const UNREGISTERED: u32 = 0;
     const REGISTERING: u32 = 1;
@@ -158,9 +218,10 @@ fn register_fork_handlers() {
     unsafe {
         libc::pthread_atfork(Some(prepare), Some(release), Some(release));
     }
+    exit_hook::make_key();
     STATE.store(REGISTERED, Ordering::Release);
 }
 
-/// No `fork` under Miri or on Windows: nothing to register.
+/// No `fork` under Miri or on Windows, and thread exit goes through `GUARD`: nothing to do.
 #[cfg(any(miri, not(unix)))]
-fn register_fork_handlers() {}
+fn init_process() {}

@@ -298,3 +298,61 @@ fn stats_and_collect_race_with_busy_threads() {
     assert!(s.arenas <= s.arenas_high_water, "{s}");
     assert!(s.small_bytes_in_use <= s.bytes_mapped, "{s}");
 }
+
+/// The first allocation of each thread here happens in a `pthread_key` destructor, after the
+/// thread's Rust thread-local destructors have run (glibc runs those first), so a heap
+/// retired by a thread-local destructor would never be retired: each such thread would keep
+/// its pools. The memory mapped after all of them must not grow with their number.
+#[test]
+fn threads_first_seen_in_a_pthread_key_destructor_are_retired() {
+    use std::ffi::c_void;
+    use std::sync::OnceLock;
+
+    let _serial = serial();
+    static KEY: OnceLock<libc::pthread_key_t> = OnceLock::new();
+
+    extern "C" fn destructor(_: *mut c_void) {
+        // This thread's first allocation: 2,000 blocks of 256 B (about 32 pools), freed.
+        let blocks: Vec<Box<[u8; 256]>> = (0..2_000).map(|i| Box::new([i as u8; 256])).collect();
+        assert!(blocks.iter().enumerate().all(|(i, b)| b[255] == i as u8));
+        drop(blocks);
+    }
+
+    extern "C" fn start(_: *mut c_void) -> *mut c_void {
+        let key = *KEY.get().expect("the key is made before any thread starts");
+        // SAFETY: a valid key; a non-null value makes the destructor run at thread exit.
+        unsafe { libc::pthread_setspecific(key, std::ptr::dangling::<c_void>()) };
+        std::ptr::null_mut()
+    }
+
+    KEY.get_or_init(|| {
+        let mut key = 0;
+        // SAFETY: `key` is written by pthread_key_create; the destructor is a plain function.
+        let rc = unsafe { libc::pthread_key_create(&mut key, Some(destructor)) };
+        assert_eq!(rc, 0);
+        key
+    });
+    let run = |threads: usize| {
+        for _ in 0..threads {
+            let mut t: libc::pthread_t = 0;
+            // SAFETY: default attributes, a plain start function, joined right after.
+            unsafe {
+                assert_eq!(
+                    libc::pthread_create(&mut t, std::ptr::null(), start, std::ptr::null_mut()),
+                    0
+                );
+                assert_eq!(libc::pthread_join(t, std::ptr::null_mut()), 0);
+            }
+        }
+        GLOBAL.collect();
+        GLOBAL.stats().bytes_mapped
+    };
+    let warm = run(20);
+    let after = run(400);
+    assert!(
+        after <= warm + 16 * MIB,
+        "400 threads first seen in a key destructor left {} MiB mapped (from {} MiB)",
+        after / MIB,
+        warm / MIB
+    );
+}
