@@ -9,7 +9,9 @@
 //! Policy, as in pymalloc: new pools come from the most-used arena that still has
 //! a free pool (the current one until it fills, then the fullest of the others),
 //! so sparse arenas drain. An arena whose pools are all free is unmapped, except
-//! that one such arena is kept as a spare. [`Arenas::collect`] unmaps every
+//! that one such arena is kept as a spare; with a decay (the default), free arenas
+//! beyond the spare stay mapped for [`DEFAULT_DECAY`] in case they are wanted
+//! again, but never more than [`MAX_FREE_ARENAS`] of them. [`Arenas::collect`] unmaps every
 //! completely free arena, spare included, and purges the free pools of the others
 //! with `madvise(MADV_DONTNEED)`.
 
@@ -27,6 +29,12 @@ use std::time::Instant;
 /// delay keeps a program that frees and re-allocates megabytes in a loop from
 /// paying `munmap`, `mmap` and page faults every round.
 pub(crate) const DEFAULT_DECAY: Duration = Duration::from_millis(50);
+
+/// The most completely free arenas that stay mapped while they decay. One more becoming free
+/// is unmapped at once, so that after a mass free the memory goes back to the OS without
+/// waiting for a later arena event (which a program that carries on lightly may never
+/// cause): at most this many MiB of free arenas stay mapped.
+pub(crate) const MAX_FREE_ARENAS: usize = 8;
 
 const POOLS: usize = ARENA_SIZE / POOL_SIZE;
 const _: () = assert!(POOLS == 64);
@@ -140,6 +148,8 @@ impl Arenas {
                     if self.empty > 1 {
                         self.unmap(a);
                     }
+                } else if self.empty > MAX_FREE_ARENAS {
+                    self.unmap(a);
                 } else {
                     let now = Instant::now();
                     (*a).freed_at = Some(now);

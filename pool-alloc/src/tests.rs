@@ -310,6 +310,37 @@ fn free_arenas_decay_instead_of_thrashing() {
     }
 }
 
+/// However long the decay, at most `MAX_FREE_ARENAS` completely free arenas stay mapped after
+/// a mass free: the rest go back to the OS at once.
+#[test]
+fn a_mass_free_unmaps_arenas_beyond_the_cap_at_once() {
+    use crate::arena::MAX_FREE_ARENAS;
+    let core = Core::new();
+    core.set_arena_decay(core::time::Duration::from_secs(3600));
+    let h = core.new_heap();
+    let l = Layout::from_size_align(1024, 8).unwrap();
+    let arenas = MAX_FREE_ARENAS + n(12, 4);
+    let cnt = 15 * 63 * arenas;
+    // SAFETY: `h` is ours; blocks freed once.
+    unsafe {
+        let ps: Vec<_> = (0..cnt).map(|_| core.alloc(h, l)).collect();
+        assert_eq!(core.stats().arenas, arenas);
+        for &p in &ps {
+            core.dealloc(h, p, l);
+        }
+        // The heap may keep its cached empty pools and its current pool: at most three
+        // arenas that are not free.
+        let s = core.stats();
+        assert!(
+            s.arenas <= MAX_FREE_ARENAS + 3,
+            "{} arenas still mapped",
+            s.arenas
+        );
+        assert!(s.arenas_released >= arenas - MAX_FREE_ARENAS - 3);
+        core.retire_heap(h);
+    }
+}
+
 #[test]
 fn threads_free_each_others_blocks() {
     let core = std::sync::Arc::new(Core::new());
