@@ -44,6 +44,7 @@ const ALL_FREE: u64 = !1;
 /// The header in pool 0 of every arena.
 #[repr(C)]
 pub(crate) struct ArenaHeader {
+    /// The neighbours in the bucket of arenas with as many free pools as this one.
     next: *mut ArenaHeader,
     prev: *mut ArenaHeader,
     free_bits: u64,
@@ -52,9 +53,17 @@ pub(crate) struct ArenaHeader {
     freed_at: Option<Instant>,
 }
 
-/// The arena lock's value: every mapped arena and the counters.
+/// Buckets of arenas by free-pool count: 0 (full) to 63 (completely free).
+const BUCKETS: usize = POOLS;
+
+/// The arena lock's value: every mapped arena, bucketed by how many free pools it has (as
+/// CPython's `nfp2lasta` keeps them), so that the fullest arena with room is found in O(1)
+/// and a free arena's move between buckets is O(1); and the counters.
 pub(crate) struct Arenas {
-    head: *mut ArenaHeader,
+    /// The first arena of each bucket.
+    buckets: [*mut ArenaHeader; BUCKETS],
+    /// Bit `f` set when bucket `f` is not empty.
+    nonempty: u64,
     current: *mut ArenaHeader,
     count: usize,
     high_water: usize,
@@ -76,7 +85,8 @@ impl Arenas {
     /// No arenas.
     pub(crate) const fn new() -> Self {
         Self {
-            head: ptr::null_mut(),
+            buckets: [ptr::null_mut(); BUCKETS],
+            nonempty: 0,
             current: ptr::null_mut(),
             count: 0,
             high_water: 0,
@@ -116,7 +126,9 @@ impl Arenas {
             }
             let i = (*a).free_bits.trailing_zeros() as usize;
             let bit = 1u64 << i;
+            self.unlink(a);
             (*a).free_bits &= !bit;
+            self.link(a);
             let zeroed = (*a).zero_bits & bit != 0;
             (*a).zero_bits &= !bit;
             let pool = a.cast::<u8>().add(i * POOL_SIZE).cast::<Pool>();
@@ -141,7 +153,9 @@ impl Arenas {
                 .store(ptr::null_mut(), crate::sync::Ordering::Relaxed);
             let a = arena_of(pool);
             let i = (pool.addr() - a.addr()) / POOL_SIZE;
+            self.unlink(a);
             (*a).free_bits |= 1u64 << i;
+            self.link(a);
             if (*a).free_bits == ALL_FREE {
                 self.empty += 1;
                 if self.decay.is_zero() {
@@ -167,9 +181,9 @@ impl Arenas {
     /// Unmaps completely free arenas that stayed free longer than the decay,
     /// keeping one free arena (the most recently freed) as the spare.
     unsafe fn trim(&mut self, now: Instant) {
-        // SAFETY: we hold the lock; arenas in the list are mapped.
+        // SAFETY: we hold the lock; arenas in the buckets are mapped.
         unsafe {
-            let mut a = self.head;
+            let mut a = self.buckets[BUCKETS - 1];
             while !a.is_null() && self.empty > 1 {
                 let next = (*a).next;
                 if (*a).free_bits == ALL_FREE
@@ -187,13 +201,11 @@ impl Arenas {
     /// Unmaps every completely free arena and purges free pools of the others.
     pub(crate) fn collect(&mut self) {
         let purge_ok = os::page_size() <= POOL_SIZE;
-        // SAFETY: we hold the lock; arenas in the list are mapped.
-        unsafe {
-            let mut a = self.head;
-            while !a.is_null() {
-                let next = (*a).next;
+        self.for_each(|arenas, a| {
+            // SAFETY: we hold the lock; arenas in the buckets are mapped.
+            unsafe {
                 if (*a).free_bits == ALL_FREE {
-                    self.unmap(a);
+                    arenas.unmap(a);
                 } else if purge_ok {
                     let mut dirty = (*a).free_bits & !(*a).zero_bits;
                     while dirty != 0 {
@@ -204,9 +216,8 @@ impl Arenas {
                         }
                     }
                 }
-                a = next;
             }
-        }
+        });
     }
 
     /// Adds the counters of every assigned pool to `classes`; returns
@@ -215,21 +226,24 @@ impl Arenas {
         // SAFETY: we hold the lock; assigned pools' `class` and `block_size` are
         // only written under it, and `used` is atomic.
         unsafe {
-            let mut a = self.head;
-            while !a.is_null() {
-                let mut busy = !(*a).free_bits & ALL_FREE;
-                while busy != 0 {
-                    let i = busy.trailing_zeros() as usize;
-                    busy &= busy - 1;
-                    let p = a.cast::<u8>().add(i * POOL_SIZE).cast::<Pool>();
-                    let c = &mut classes[(*p).class as usize];
-                    let cap = Pool::capacity(p);
-                    let used = ((*p).used.load(crate::sync::Ordering::Relaxed) as usize).min(cap);
-                    c.pools += 1;
-                    c.blocks_in_use += used;
-                    c.blocks_free += cap - used;
+            for &head in &self.buckets {
+                let mut a = head;
+                while !a.is_null() {
+                    let mut busy = !(*a).free_bits & ALL_FREE;
+                    while busy != 0 {
+                        let i = busy.trailing_zeros() as usize;
+                        busy &= busy - 1;
+                        let p = a.cast::<u8>().add(i * POOL_SIZE).cast::<Pool>();
+                        let c = &mut classes[(*p).class as usize];
+                        let cap = Pool::capacity(p);
+                        let used =
+                            ((*p).used.load(crate::sync::Ordering::Relaxed) as usize).min(cap);
+                        c.pools += 1;
+                        c.blocks_in_use += used;
+                        c.blocks_free += cap - used;
+                    }
+                    a = (*a).next;
                 }
-                a = (*a).next;
             }
         }
         (self.count, self.high_water, self.released)
@@ -241,39 +255,82 @@ impl Arenas {
     ///
     /// No block of any arena is used again.
     pub(crate) unsafe fn unmap_all(&mut self) {
-        let mut a = self.head;
-        while !a.is_null() {
-            // SAFETY: arenas in the list are mapped; per the contract nothing uses them.
-            unsafe {
-                let next = (*a).next;
-                os::unmap_arena(a.cast());
-                a = next;
-            }
-            self.released += 1;
-        }
-        self.head = ptr::null_mut();
+        self.for_each(|arenas, a| {
+            // SAFETY: arenas in the buckets are mapped; per the contract nothing uses them.
+            unsafe { os::unmap_arena(a.cast()) };
+            arenas.released += 1;
+        });
+        self.buckets = [ptr::null_mut(); BUCKETS];
+        self.nonempty = 0;
         self.current = ptr::null_mut();
         self.count = 0;
         self.empty = 0;
     }
 
-    /// The arena with the fewest free pools that has at least one.
+    /// The arena with the fewest free pools that has at least one: the first of the lowest
+    /// non-empty bucket above 0. O(1).
     unsafe fn fullest_with_room(&self) -> *mut ArenaHeader {
-        let mut best = ptr::null_mut::<ArenaHeader>();
-        let mut best_free = u32::MAX;
-        let mut a = self.head;
-        // SAFETY: arenas in the list are mapped.
-        unsafe {
+        let with_room = self.nonempty & !1;
+        if with_room == 0 {
+            return ptr::null_mut();
+        }
+        self.buckets[with_room.trailing_zeros() as usize]
+    }
+
+    /// Calls `f` on every arena, bucket by bucket. `f` may unmap the arena it is given (the
+    /// next one is read first). Allocates nothing: it runs under the arena lock.
+    fn for_each(&mut self, mut f: impl FnMut(&mut Self, *mut ArenaHeader)) {
+        for b in 0..BUCKETS {
+            let mut a = self.buckets[b];
             while !a.is_null() {
-                let f = (*a).free_bits.count_ones();
-                if f > 0 && f < best_free {
-                    best = a;
-                    best_free = f;
-                }
-                a = (*a).next;
+                // SAFETY: arenas in the buckets are mapped, their headers initialised.
+                let next = unsafe { (*a).next };
+                f(self, a);
+                a = next;
             }
         }
-        best
+    }
+
+    /// Puts `a` first in the bucket of its free-pool count.
+    ///
+    /// # Safety
+    /// `a` is a mapped arena in no bucket.
+    unsafe fn link(&mut self, a: *mut ArenaHeader) {
+        // SAFETY: as the caller promises; bucket heads are mapped arenas.
+        unsafe {
+            let f = (*a).free_bits.count_ones() as usize;
+            let head = self.buckets[f];
+            (*a).prev = ptr::null_mut();
+            (*a).next = head;
+            if !head.is_null() {
+                (*head).prev = a;
+            }
+            self.buckets[f] = a;
+            self.nonempty |= 1 << f;
+        }
+    }
+
+    /// Takes `a` out of its bucket (before its free-pool count changes).
+    ///
+    /// # Safety
+    /// `a` is a mapped arena in the bucket of its current free-pool count.
+    unsafe fn unlink(&mut self, a: *mut ArenaHeader) {
+        // SAFETY: as the caller promises; its neighbours are mapped arenas.
+        unsafe {
+            let f = (*a).free_bits.count_ones() as usize;
+            let (n, p) = ((*a).next, (*a).prev);
+            if p.is_null() {
+                self.buckets[f] = n;
+                if n.is_null() {
+                    self.nonempty &= !(1 << f);
+                }
+            } else {
+                (*p).next = n;
+            }
+            if !n.is_null() {
+                (*n).prev = p;
+            }
+        }
     }
 
     unsafe fn map_new(&mut self) -> *mut ArenaHeader {
@@ -287,18 +344,15 @@ impl Arenas {
             ptr::write(
                 a,
                 ArenaHeader {
-                    next: self.head,
+                    next: ptr::null_mut(),
                     prev: ptr::null_mut(),
                     free_bits: ALL_FREE,
                     zero_bits: ALL_FREE,
                     freed_at: None,
                 },
             );
-            if !self.head.is_null() {
-                (*self.head).prev = a;
-            }
+            self.link(a);
         }
-        self.head = a;
         self.count += 1;
         self.empty += 1;
         self.high_water = self.high_water.max(self.count);
@@ -307,17 +361,9 @@ impl Arenas {
 
     /// Unlinks and unmaps a completely free arena.
     unsafe fn unmap(&mut self, a: *mut ArenaHeader) {
-        // SAFETY: `a` is a completely free arena in the list.
+        // SAFETY: `a` is a completely free arena in its bucket.
         unsafe {
-            let (n, p) = ((*a).next, (*a).prev);
-            if p.is_null() {
-                self.head = n;
-            } else {
-                (*p).next = n;
-            }
-            if !n.is_null() {
-                (*n).prev = p;
-            }
+            self.unlink(a);
             if self.current == a {
                 self.current = ptr::null_mut();
             }
@@ -326,5 +372,72 @@ impl Arenas {
         self.count -= 1;
         self.empty -= 1;
         self.released += 1;
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    impl Arenas {
+        /// Every arena sits in the bucket of its free-pool count, and the bitmap says which
+        /// buckets are not empty.
+        fn check_buckets(&self) {
+            let mut seen = 0;
+            for (f, &head) in self.buckets.iter().enumerate() {
+                assert_eq!(self.nonempty & (1 << f) != 0, !head.is_null(), "bucket {f}");
+                let mut a = head;
+                let mut prev = ptr::null_mut();
+                while !a.is_null() {
+                    // SAFETY: arenas in the buckets are mapped.
+                    unsafe {
+                        assert_eq!((*a).free_bits.count_ones() as usize, f);
+                        assert_eq!((*a).prev, prev);
+                        prev = a;
+                        a = (*a).next;
+                    }
+                    seen += 1;
+                }
+            }
+            assert_eq!(seen, self.count);
+        }
+    }
+
+    /// New pools come from the arena with the fewest free pools (found in its bucket), and the
+    /// buckets stay consistent through pools taken and given back.
+    #[test]
+    fn the_fullest_arena_with_room_serves_and_buckets_stay_consistent() {
+        let mut arenas = Arenas::new();
+        arenas.set_decay(Duration::from_secs(3600));
+        let take = |arenas: &mut Arenas| {
+            let p = arenas.alloc_pool(1, ptr::null_mut());
+            assert!(!p.is_null());
+            p
+        };
+        let pools: Vec<*mut Pool> = (0..3 * 63).map(|_| take(&mut arenas)).collect();
+        assert_eq!(arenas.count(), 3);
+        arenas.check_buckets();
+        let (a, b, c) = (arena_of(pools[0]), arena_of(pools[63]), arena_of(pools[126]));
+        // SAFETY: each pool came from `alloc_pool`, has no block in use, and is given back once.
+        unsafe {
+            for &p in pools[0..10].iter().chain(&pools[63..66]).chain(&pools[126..166]) {
+                arenas.free_pool(p);
+                arenas.check_buckets();
+            }
+        }
+        // The current arena (the last one mapped) has room: it serves first.
+        assert_eq!(arena_of(take(&mut arenas)), c);
+        // Filled up, the next pools come from the fullest arena with room: b (3 free), then a.
+        for _ in 0..39 {
+            assert_eq!(arena_of(take(&mut arenas)), c);
+        }
+        for _ in 0..3 {
+            assert_eq!(arena_of(take(&mut arenas)), b);
+        }
+        assert_eq!(arena_of(take(&mut arenas)), a);
+        arenas.check_buckets();
+        // SAFETY: no block of any arena is used again.
+        unsafe { arenas.unmap_all() };
+        assert_eq!(arenas.count(), 0);
     }
 }
