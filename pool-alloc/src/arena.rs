@@ -417,10 +417,18 @@ mod tests {
         let pools: Vec<*mut Pool> = (0..3 * 63).map(|_| take(&mut arenas)).collect();
         assert_eq!(arenas.count(), 3);
         arenas.check_buckets();
-        let (a, b, c) = (arena_of(pools[0]), arena_of(pools[63]), arena_of(pools[126]));
+        let (a, b, c) = (
+            arena_of(pools[0]),
+            arena_of(pools[63]),
+            arena_of(pools[126]),
+        );
         // SAFETY: each pool came from `alloc_pool`, has no block in use, and is given back once.
         unsafe {
-            for &p in pools[0..10].iter().chain(&pools[63..66]).chain(&pools[126..166]) {
+            for &p in pools[0..10]
+                .iter()
+                .chain(&pools[63..66])
+                .chain(&pools[126..166])
+            {
                 arenas.free_pool(p);
                 arenas.check_buckets();
             }
