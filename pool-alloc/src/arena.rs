@@ -238,11 +238,11 @@ impl Arenas {
                         let cap = Pool::capacity(p);
                         let used =
                             ((*p).used.load(crate::sync::Ordering::Relaxed) as usize).min(cap);
-                    // Blocks freed by other threads and not yet taken by the owner are free:
-                    // their number rides in the remote list's head.
-                    let pending = (*p).remote.load(crate::sync::Ordering::Relaxed).addr()
-                        >> crate::pool::TAG_SHIFT;
-                    let used = used.saturating_sub(pending);
+                        // Blocks freed by other threads and not yet taken by the owner are free:
+                        // their number rides in the remote list's head.
+                        let pending = (*p).remote.load(crate::sync::Ordering::Relaxed).addr()
+                            >> crate::pool::TAG_SHIFT;
+                        let used = used.saturating_sub(pending);
                         c.pools += 1;
                         c.blocks_in_use += used;
                         c.blocks_free += cap - used;
