@@ -12,7 +12,7 @@
 //! **Who touches what.** The owner alone reads and writes the bookkeeping (the stack of idle
 //! slots, the mask of empty ones) and the objects of idle and empty slots. A lent slot's
 //! object belongs to the guard's holder. A guard dropped on another thread takes its object
-//! out of the slot and marks the slot `EMPTY` with a release store (the only write another
+//! out of the slot and flags the slot `EMPTIED` with a release store (the only write another
 //! thread makes here, besides taking spare tokens); the owner finds such slots, with acquire
 //! loads, when it runs out of empty ones.
 //!
@@ -20,7 +20,7 @@
 //! |---|---|---|---|
 //! | empty | in `empty` | owner | store an object: idle |
 //! | idle | on the `idle` stack | owner | lend: lent; flush, trim or stale: empty |
-//! | lent | in neither | the guard's holder | owner's return: idle; refused, detached or dropped for the cap: empty (owner's books at once; another thread's `EMPTY` flag, found later) |
+//! | lent | in neither | the guard's holder | owner's return: idle; refused, detached or dropped for the cap: empty (owner's books at once; another thread's `EMPTIED` flag, found later) |
 //!
 //! **Places.** Every idle object holds one place of the pool's
 //! [`Budget`](crate::budget::Budget). When the owner lends an object, its place is not handed
@@ -55,10 +55,10 @@ use crate::sync::{
     owner_add, owner_store, owner_store_then_load,
 };
 
-/// A slot's flag: set by the owner when it lends the slot, cleared by another thread that
-/// took the lent object out.
-const LENT: u8 = 1;
-const EMPTY: u8 = 0;
+/// A slot's flag: `EMPTIED` when another thread took the lent object out, until the owner
+/// collects the slot (and puts the flag back); `IN_USE` otherwise. So a lend writes nothing.
+const IN_USE: u8 = 0;
+const EMPTIED: u8 = 1;
 
 /// The most slots a magazine can have (the masks are `u64`).
 pub(crate) const MAX_SLOTS: usize = 64;
@@ -104,9 +104,9 @@ impl<T> Slot<T> {
 /// The owner's books. Owner-only.
 #[derive(Debug)]
 struct Books {
-    /// Slot indices of the idle objects, oldest first; `idle_len` of them are valid.
+    /// Slot indices of the idle objects, oldest first; as many are valid as the magazine's
+    /// `len` says.
     idle: [u8; MAX_SLOTS],
-    idle_len: usize,
     /// Slots the owner knows to be empty.
     empty: u64,
     /// The clear generation of the idle objects.
@@ -140,7 +140,7 @@ pub(crate) struct Magazine<T> {
 
 // SAFETY: the objects of a magazine are only ever touched by the thread the tables above
 // designate (the owner, or a lent object's guard holder), and hand-overs are release/acquire
-// pairs (the `EMPTY` flag), the registry's mutex (an index passing to a new owner) or whatever
+// pairs (the `EMPTIED` flag), the registry's mutex (an index passing to a new owner) or whatever
 // moved the guard. Sharing `&Magazine<T>` therefore never shares a `T`; it only moves objects
 // between threads, which needs `T: Send`. Everything else is atomic.
 unsafe impl<T: Send> Sync for Magazine<T> {}
@@ -159,7 +159,6 @@ impl<T> Magazine<T> {
             slots: UnsafeCell::new(Box::new([])),
             books: UnsafeCell::new(Books {
                 idle: [0; MAX_SLOTS],
-                idle_len: 0,
                 empty: 0,
                 generation: 0,
             }),
@@ -180,19 +179,23 @@ impl<T> Magazine<T> {
         self.index
     }
 
-    /// Runs `f` on the books and the slots.
+    /// Runs `f` on the books, the number of idle objects (published for statistics when `f`
+    /// returns) and the slots.
     ///
     /// # Safety
     /// The calling thread must hold this magazine's index, and `f` must touch only the
     /// objects of idle and empty slots.
     #[inline(always)]
-    unsafe fn with<R>(&self, f: impl FnOnce(&mut Books, &[Slot<T>]) -> R) -> R {
-        self.books.with_mut(|books| {
+    unsafe fn with<R>(&self, f: impl FnOnce(&mut Books, &mut usize, &[Slot<T>]) -> R) -> R {
+        let mut len = self.len.load(Ordering::Relaxed);
+        let r = self.books.with_mut(|books| {
             // SAFETY: the owner alone touches the books and replaces the slice; the slice
             // itself is shared with guard holders, who touch only their lent slot's object.
             self.slots
-                .with_mut(|slots| unsafe { f(&mut *books, &*slots) })
-        })
+                .with_mut(|slots| unsafe { f(&mut *books, &mut len, &*slots) })
+        });
+        self.len.store(len, Ordering::Relaxed);
+        r
     }
 
     /// Lends the newest idle object, if there is one from generation `generation`; its place
@@ -204,18 +207,14 @@ impl<T> Magazine<T> {
     pub(crate) unsafe fn lend(&self, generation: u64) -> Option<Lent<T>> {
         // SAFETY: as the caller promises.
         let lent = unsafe {
-            self.with(|books, slots| {
-                if books.idle_len == 0 || books.generation != generation {
+            self.with(|books, len, slots| {
+                if *len == 0 || books.generation != generation {
                     return None;
                 }
-                books.idle_len -= 1;
-                let slot = &slots[usize::from(books.idle[books.idle_len])];
-                slot.flag.store(LENT, Ordering::Relaxed);
-                Some(NonNull::from(slot))
+                *len -= 1;
+                Some(NonNull::from(&slots[usize::from(books.idle[*len])]))
             })?
         };
-        self.len
-            .store(self.len.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
         add(&self.spare_in, 1);
         bump(&self.reused);
         Some(lent)
@@ -231,18 +230,16 @@ impl<T> Magazine<T> {
     pub(crate) unsafe fn give_back(&self, slot: Lent<T>, generation: u64) -> bool {
         // SAFETY: as the caller promises.
         let ok = unsafe {
-            self.with(|books, slots| {
+            self.with(|books, len, slots| {
                 if books.generation != generation {
                     return false;
                 }
-                books.idle[books.idle_len] = index_of(slots, slot) as u8;
-                books.idle_len += 1;
+                books.idle[*len] = index_of(slots, slot) as u8;
+                *len += 1;
                 true
             })
         };
         if ok {
-            self.len
-                .store(self.len.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             bump(&self.returned);
         }
         ok
@@ -257,7 +254,7 @@ impl<T> Magazine<T> {
     pub(crate) unsafe fn store(&self, object: T, generation: u64) -> Result<(), T> {
         // SAFETY: as the caller promises.
         let stored = unsafe {
-            self.with(|books, slots| {
+            self.with(|books, len, slots| {
                 if books.empty == 0 || books.generation != generation {
                     return Err(object);
                 }
@@ -265,14 +262,12 @@ impl<T> Magazine<T> {
                 books.empty &= books.empty - 1;
                 // SAFETY: an empty slot's object is the owner's, and uninitialised.
                 slots[slot].object.with_mut(|p| (*p).write(object));
-                books.idle[books.idle_len] = slot as u8;
-                books.idle_len += 1;
+                books.idle[*len] = slot as u8;
+                *len += 1;
                 Ok(())
             })
         };
         if stored.is_ok() {
-            self.len
-                .store(self.len.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             bump(&self.returned);
         }
         stored
@@ -292,9 +287,9 @@ impl<T> Magazine<T> {
         let object = s.object.with_mut(|p| unsafe { (*p).assume_init_read() });
         if owner {
             // SAFETY: we are the owner.
-            unsafe { self.with(|books, slots| books.empty |= 1 << index_of(slots, slot)) };
+            unsafe { self.with(|books, _, slots| books.empty |= 1 << index_of(slots, slot)) };
         } else {
-            s.flag.store(EMPTY, Ordering::Release);
+            s.flag.store(EMPTIED, Ordering::Release);
         }
         object
     }
@@ -314,7 +309,7 @@ impl<T> Magazine<T> {
                     *slots = (0..self.capacity)
                         .map(|_| Slot {
                             object: UnsafeCell::new(MaybeUninit::uninit()),
-                            flag: AtomicU8::new(EMPTY),
+                            flag: AtomicU8::new(IN_USE),
                         })
                         .collect();
                     self.books.with_mut(|books| {
@@ -322,19 +317,20 @@ impl<T> Magazine<T> {
                     });
                 }
             });
-            self.with(|books, slots| {
+            self.with(|books, len, slots| {
                 if books.empty == 0 && !slots.is_empty() {
-                    // Lent slots: neither empty nor idle. Those flagged `EMPTY` were emptied
-                    // by another thread.
+                    // Lent slots: neither empty nor idle. Those flagged `EMPTIED` were
+                    // emptied by another thread: they are empty, and their flag is reset.
                     let mut idle = 0u64;
-                    for &s in &books.idle[..books.idle_len] {
+                    for &s in &books.idle[..*len] {
                         idle |= 1 << s;
                     }
                     let mut lent = all(slots.len()) & !idle;
                     while lent != 0 {
                         let s = lent.trailing_zeros() as usize;
                         lent &= lent - 1;
-                        if slots[s].flag.load(Ordering::Acquire) == EMPTY {
+                        if slots[s].flag.load(Ordering::Acquire) == EMPTIED {
+                            slots[s].flag.store(IN_USE, Ordering::Relaxed);
                             books.empty |= 1 << s;
                         }
                     }
@@ -357,21 +353,19 @@ impl<T> Magazine<T> {
         let mut stored = 0;
         // SAFETY: as the caller promises.
         unsafe {
-            self.with(|books, slots| {
+            self.with(|books, len, slots| {
                 let room = (books.empty.count_ones() as usize).min(max);
                 fill(room, &mut |object| {
                     let slot = books.empty.trailing_zeros() as usize;
                     books.empty &= books.empty - 1;
                     // SAFETY: an empty slot's object is the owner's, and uninitialised.
                     slots[slot].object.with_mut(|p| (*p).write(object));
-                    books.idle[books.idle_len] = slot as u8;
-                    books.idle_len += 1;
+                    books.idle[*len] = slot as u8;
+                    *len += 1;
                     stored += 1;
                 });
             });
         }
-        self.len
-            .store(self.len.load(Ordering::Relaxed) + stored, Ordering::Relaxed);
         stored
     }
 
@@ -387,15 +381,15 @@ impl<T> Magazine<T> {
         sink: impl FnOnce(&mut dyn Iterator<Item = T>),
     ) -> usize {
         // SAFETY: as the caller promises.
-        let n = unsafe {
-            self.with(|books, slots| {
-                let n = max.min(books.idle_len);
+        unsafe {
+            self.with(|books, len, slots| {
+                let n = max.min(*len);
                 let oldest = books.idle;
                 for &s in &oldest[..n] {
                     books.empty |= 1 << s;
                 }
-                books.idle.copy_within(n..books.idle_len, 0);
-                books.idle_len -= n;
+                books.idle.copy_within(n..*len, 0);
+                *len -= n;
                 let mut objects = oldest[..n].iter().map(|&s| {
                     // SAFETY: the slot was idle, so its object is the owner's and
                     // initialised; it is read once, as the slot just left the idle stack.
@@ -407,10 +401,7 @@ impl<T> Magazine<T> {
                 objects.for_each(drop);
                 n
             })
-        };
-        self.len
-            .store(self.len.load(Ordering::Relaxed) - n, Ordering::Relaxed);
-        n
+        }
     }
 
     /// Whether the idle objects here are from generation `generation`.
@@ -419,7 +410,7 @@ impl<T> Magazine<T> {
     /// The calling thread must hold this magazine's index.
     pub(crate) unsafe fn is_current(&self, generation: u64) -> bool {
         // SAFETY: as the caller promises.
-        unsafe { self.with(|books, _| books.generation == generation) }
+        unsafe { self.with(|books, _, _| books.generation == generation) }
     }
 
     /// Takes every idle object out (they are stale), marks the magazine as holding generation
@@ -432,7 +423,7 @@ impl<T> Magazine<T> {
         // SAFETY: as the caller promises.
         unsafe {
             self.take_oldest(usize::MAX, |objects| out.extend(objects));
-            self.with(|books, _| books.generation = generation);
+            self.with(|books, _, _| books.generation = generation);
         }
         out
     }

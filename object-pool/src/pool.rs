@@ -311,7 +311,8 @@ impl<T> Pool<T> {
         }
         let thread = thread_index::current();
         let mut made = 0;
-        while self.idle() < n && self.find_place(None) {
+        let idle = self.idle();
+        while idle + made < n && self.find_place(None) {
             let release = Release(&self.budget);
             let object = self.create_new();
             std::mem::forget(release);
@@ -548,34 +549,22 @@ impl<T> Pool<T> {
             return self.recycle(object);
         }
         // SAFETY: we are the owner (checked above).
-        if !unsafe { mag.take_own_token() } && !self.find_place(Some(mag)) {
+        if !unsafe { self.own_place(mag) } {
             // SAFETY: as the caller promises; we are the owner.
             return self.drop_full(unsafe { mag.take_lent(slot, true) });
         }
-        /// If the reset panics: take the object out (the slot becomes empty), give its
-        /// place back as a spare token, count it as refused, and drop it, once.
-        struct OnUnwind<'a, T>(&'a Magazine<T>, Lent<T>, &'a AtomicU64);
-        impl<T> Drop for OnUnwind<'_, T> {
-            fn drop(&mut self) {
-                Counters::add(self.2, 1);
-                // SAFETY: the slot is still lent to the guard being dropped, on its owner's
-                // thread.
-                unsafe { self.0.add_spare(1) };
-                // SAFETY: as above.
-                drop(unsafe { self.0.take_lent(self.1, true) });
-            }
-        }
-        let on_unwind = OnUnwind(mag, slot, &self.counters.dropped_refused);
         // SAFETY: the slot is lent to our caller's guard: the object is initialised and
-        // nobody else touches it.
-        let keep = self.run_reset(unsafe { slot.as_ref().object().as_mut() });
-        std::mem::forget(on_unwind);
+        // nobody else touches it. If refused, we are the owner and the guard gives the object
+        // up: taken out (the slot becomes empty) and dropped, once.
+        let keep = unsafe {
+            let object = slot.as_ref().object().as_ptr();
+            self.reset_or_give_back(object, || {
+                mag.add_spare(1);
+                drop(mag.take_lent(slot, true));
+            })
+        };
         if !keep {
-            Counters::add(&self.counters.dropped_refused, 1);
-            // SAFETY: we are the owner.
-            unsafe { mag.add_spare(1) };
-            // SAFETY: as above; the guard gives the object up.
-            return drop(unsafe { mag.take_lent(slot, true) });
+            return;
         }
         let generation = self.generation.load(Ordering::Relaxed);
         // SAFETY: as above.
@@ -610,27 +599,12 @@ impl<T> Pool<T> {
             return self.recycle_shared(thread, object);
         };
         // SAFETY: `mag` is this thread's own magazine.
-        if !unsafe { mag.take_own_token() } && !self.find_place(Some(mag)) {
+        if !unsafe { self.own_place(mag) } {
             return self.drop_full(object);
         }
-        /// If the reset panics: give the place back as a spare token, count the object as
-        /// refused; the unwinding drops it, once.
-        struct OnUnwind<'a, T>(&'a Magazine<T>, &'a AtomicU64);
-        impl<T> Drop for OnUnwind<'_, T> {
-            fn drop(&mut self) {
-                // SAFETY: the reset ran on this thread, which owns the magazine.
-                unsafe { self.0.add_spare(1) };
-                Counters::add(self.1, 1);
-            }
-        }
-        let on_unwind = OnUnwind(mag, &self.counters.dropped_refused);
-        let keep = self.run_reset(&mut object);
-        std::mem::forget(on_unwind);
-        if !keep {
-            // SAFETY: `mag` is this thread's own magazine.
-            unsafe { mag.add_spare(1) };
-            Counters::add(&self.counters.dropped_refused, 1);
-            return;
+        // SAFETY: `object` is ours; this thread owns `mag`.
+        if !unsafe { self.reset_or_give_back(&mut object, || mag.add_spare(1)) } {
+            return; // the object is dropped here (or by the unwinding), once
         }
         let generation = self.generation.load(Ordering::Relaxed);
         // SAFETY: `mag` is this thread's own magazine.
@@ -703,22 +677,9 @@ impl<T> Pool<T> {
         if !self.find_place(None) {
             return self.drop_full(object);
         }
-        /// If the reset panics: give the place back, count the object as refused.
-        struct OnUnwind<'a>(&'a Budget, &'a AtomicU64);
-        impl Drop for OnUnwind<'_> {
-            fn drop(&mut self) {
-                self.0.release(1);
-                Counters::add(self.1, 1);
-            }
-        }
-        let on_unwind = OnUnwind(&self.budget, &self.counters.dropped_refused);
-        let keep = self.run_reset(&mut object);
-        std::mem::forget(on_unwind);
-        if keep {
+        // SAFETY: `object` is ours.
+        if unsafe { self.reset_or_give_back(&mut object, || self.budget.release(1)) } {
             self.shards.push(thread, object);
-        } else {
-            self.budget.release(1);
-            Counters::add(&self.counters.dropped_refused, 1);
         }
     }
 
@@ -727,6 +688,48 @@ impl<T> Pool<T> {
     fn drop_full(&self, object: T) {
         Counters::add(&self.counters.dropped_full, 1);
         drop(object);
+    }
+
+    /// A place for a returned object on the owner's thread: a spare token of its magazine
+    /// (the fast path), else [`find_place`](Self::find_place).
+    ///
+    /// # Safety
+    /// `mag` is the calling thread's own magazine.
+    #[inline(always)]
+    unsafe fn own_place(&self, mag: &Magazine<T>) -> bool {
+        // SAFETY: as the caller promises.
+        let spare = unsafe { mag.take_own_token() };
+        spare || self.find_place(Some(mag))
+    }
+
+    /// Resets a returned object that holds a place (outside any lock). When the reset
+    /// refuses it, or panics, the object counts as refused and `give_back` runs, once, to
+    /// give its place back (and whatever else the caller must undo); then `false`.
+    ///
+    /// # Safety
+    /// `object` points to an initialised object that nothing else touches until this
+    /// returns, except `give_back` (which runs after the reset's borrow of it has ended).
+    #[inline(always)]
+    unsafe fn reset_or_give_back(&self, object: *mut T, give_back: impl FnOnce()) -> bool {
+        /// Runs the undo if the reset unwinds.
+        struct OnUnwind<'a, F: FnOnce()>(&'a AtomicU64, Option<F>);
+        impl<F: FnOnce()> Drop for OnUnwind<'_, F> {
+            fn drop(&mut self) {
+                Counters::add(self.0, 1);
+                if let Some(give_back) = self.1.take() {
+                    give_back();
+                }
+            }
+        }
+        let mut on_unwind = OnUnwind(&self.counters.dropped_refused, Some(give_back));
+        // SAFETY: as the caller promises; the borrow ends when the reset returns or unwinds.
+        let keep = self.run_reset(unsafe { &mut *object });
+        if keep {
+            on_unwind.1 = None;
+            std::mem::forget(on_unwind);
+        }
+        // Refused: dropping the guard counts it and gives the place back.
+        keep
     }
 
     #[inline(always)]

@@ -76,6 +76,20 @@ pub(crate) struct Arenas {
 // reached through the arena lock.
 unsafe impl Send for Arenas {}
 
+/// Calls `f` on every arena of the buckets whose first arenas are `heads`, reading each
+/// arena's successor before `f` runs (so `f` may unmap it).
+fn walk(heads: &[*mut ArenaHeader; BUCKETS], mut f: impl FnMut(*mut ArenaHeader)) {
+    for &head in heads {
+        let mut a = head;
+        while !a.is_null() {
+            // SAFETY: arenas in the buckets are mapped, their headers initialised.
+            let next = unsafe { (*a).next };
+            f(a);
+            a = next;
+        }
+    }
+}
+
 /// The arena holding pool `p`.
 fn arena_of(p: *mut Pool) -> *mut ArenaHeader {
     p.map_addr(|a| a & !(ARENA_SIZE - 1)).cast()
@@ -225,32 +239,25 @@ impl Arenas {
     pub(crate) fn gather(&self, classes: &mut [ClassStats; NUM_CLASSES]) -> (usize, usize, usize) {
         // SAFETY: we hold the lock; assigned pools' `class` and `block_size` are
         // only written under it, and `used` is atomic.
-        unsafe {
-            for &head in &self.buckets {
-                let mut a = head;
-                while !a.is_null() {
-                    let mut busy = !(*a).free_bits & ALL_FREE;
-                    while busy != 0 {
-                        let i = busy.trailing_zeros() as usize;
-                        busy &= busy - 1;
-                        let p = a.cast::<u8>().add(i * POOL_SIZE).cast::<Pool>();
-                        let c = &mut classes[(*p).class as usize];
-                        let cap = Pool::capacity(p);
-                        let used =
-                            ((*p).used.load(crate::sync::Ordering::Relaxed) as usize).min(cap);
-                        // Blocks freed by other threads and not yet taken by the owner are free:
-                        // their number rides in the remote list's head.
-                        let pending = (*p).remote.load(crate::sync::Ordering::Relaxed).addr()
-                            >> crate::pool::TAG_SHIFT;
-                        let used = used.saturating_sub(pending);
-                        c.pools += 1;
-                        c.blocks_in_use += used;
-                        c.blocks_free += cap - used;
-                    }
-                    a = (*a).next;
-                }
+        walk(&self.buckets, |a| unsafe {
+            let mut busy = !(*a).free_bits & ALL_FREE;
+            while busy != 0 {
+                let i = busy.trailing_zeros() as usize;
+                busy &= busy - 1;
+                let p = a.cast::<u8>().add(i * POOL_SIZE).cast::<Pool>();
+                let c = &mut classes[(*p).class as usize];
+                let cap = Pool::capacity(p);
+                let used = ((*p).used.load(crate::sync::Ordering::Relaxed) as usize).min(cap);
+                // Blocks freed by other threads and not yet taken by the owner are free:
+                // their number rides in the remote list's head.
+                let pending = (*p).remote.load(crate::sync::Ordering::Relaxed).addr()
+                    >> crate::pool::TAG_SHIFT;
+                let used = used.saturating_sub(pending);
+                c.pools += 1;
+                c.blocks_in_use += used;
+                c.blocks_free += cap - used;
             }
-        }
+        });
         (self.count, self.high_water, self.released)
     }
 
@@ -283,17 +290,11 @@ impl Arenas {
     }
 
     /// Calls `f` on every arena, bucket by bucket. `f` may unmap the arena it is given (the
-    /// next one is read first). Allocates nothing: it runs under the arena lock.
+    /// next one is read first) but moves none between buckets. Allocates nothing: it runs
+    /// under the arena lock.
     fn for_each(&mut self, mut f: impl FnMut(&mut Self, *mut ArenaHeader)) {
-        for b in 0..BUCKETS {
-            let mut a = self.buckets[b];
-            while !a.is_null() {
-                // SAFETY: arenas in the buckets are mapped, their headers initialised.
-                let next = unsafe { (*a).next };
-                f(self, a);
-                a = next;
-            }
-        }
+        let heads = self.buckets;
+        walk(&heads, |a| f(self, a));
     }
 
     /// Puts `a` first in the bucket of its free-pool count.

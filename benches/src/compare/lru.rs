@@ -235,10 +235,8 @@ pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
                         ""
                     }
                 ),
-                rank_by: None,
-                rounds: None,
-                no_warm_up: false,
                 cases: replay_cases(&name, &keys, capacity, expected),
+                ..Workload::default()
             });
         }
     }
@@ -248,10 +246,8 @@ pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
     out.push(Workload {
         name: "zipf 10000".to_owned(),
         about: format!("{n} accesses, Zipf 0.99 over 100,000 keys, capacity 10,000"),
-        rank_by: None,
-        rounds: None,
-        no_warm_up: false,
         cases: replay_cases("zipf", &keys, 10_000, None),
+        ..Workload::default()
     });
     (out, note)
 }

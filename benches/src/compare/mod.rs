@@ -210,6 +210,27 @@ pub struct Settings {
     pub threads: usize,
 }
 
+impl Settings {
+    /// The thread counts a multi-threaded workload runs at: 1, those of `also` up to
+    /// [`threads`](Settings::threads), and `threads`, in order and each once.
+    ///
+    /// ```
+    /// use benches::compare::{Mode, Settings};
+    /// let s = Settings { mode: Mode::Quick, threads: 8 };
+    /// assert_eq!(s.thread_counts(&[2]), [1, 2, 8]);
+    /// let one = Settings { mode: Mode::Quick, threads: 1 };
+    /// assert_eq!(one.thread_counts(&[2]), [1]);
+    /// ```
+    pub fn thread_counts(&self, also: &[usize]) -> Vec<usize> {
+        let top = self.threads.max(1);
+        let mut counts = vec![1, top];
+        counts.extend(also.iter().copied().filter(|&t| t <= top));
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    }
+}
+
 /// The results of one contender on one workload.
 #[derive(Debug, Clone, Serialize)]
 pub struct ContenderResult {
@@ -358,17 +379,17 @@ pub fn measure(
     let rounds = own_rounds.unwrap_or(rounds);
     let n = cases.len();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); n];
+    let run =
+        |case: &mut Case| (case.run)().map_err(|e| format!("{name} / {}: {e}", case.contender));
     if !no_warm_up {
         for case in cases.iter_mut() {
-            (case.run)().map_err(|e| format!("{name} / {}: {e}", case.contender))?;
+            run(case)?;
         }
     }
     for round in 0..rounds {
         for k in 0..n {
             let i = (k + round) % n;
-            let case = &mut cases[i];
-            let sample = (case.run)().map_err(|e| format!("{name} / {}: {e}", case.contender))?;
-            samples[i].push(sample);
+            samples[i].push(run(&mut cases[i])?);
             tick();
         }
     }

@@ -177,18 +177,12 @@ fn cases<const N: usize>(threads: usize, rounds: u64) -> Vec<Case> {
 pub fn workloads(settings: &Settings) -> Vec<Workload> {
     let ops = 100_000 * settings.mode.scale();
     let mut out = Vec::new();
-    let mut counts = vec![1];
-    if settings.threads > 1 {
-        counts.push(settings.threads);
-    }
-    for &threads in &counts {
+    for threads in settings.thread_counts(&[]) {
         out.push(Workload {
             name: format!("hold 1, {threads} thr"),
             about: format!("{ops} get-write-return round trips per thread"),
-            rank_by: None,
-            rounds: None,
-            no_warm_up: false,
             cases: cases::<1>(threads, ops),
+            ..Workload::default()
         });
         out.push(Workload {
             name: format!("hold 16, {threads} thr"),
@@ -196,10 +190,8 @@ pub fn workloads(settings: &Settings) -> Vec<Workload> {
                 "{} rounds per thread of 16 gets, 16 writes, 16 returns",
                 ops / 16
             ),
-            rank_by: None,
-            rounds: None,
-            no_warm_up: false,
             cases: cases::<16>(threads, ops / 16),
+            ..Workload::default()
         });
     }
     out

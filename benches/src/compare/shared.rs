@@ -223,10 +223,7 @@ fn memory_case(name: &'static str, ours: bool) -> Case {
 /// The shared-cache workloads.
 pub fn workloads(settings: &Settings) -> Vec<Workload> {
     let ops = 100_000 * settings.mode.scale();
-    let mut counts = vec![1, 2.min(settings.threads.max(1))];
-    counts.push(settings.threads.max(1));
-    counts.sort_unstable();
-    counts.dedup();
+    let counts = settings.thread_counts(&[2]);
     let mut out = Vec::new();
     for capacity in [10_000, 100_000] {
         for &threads in &counts {
@@ -235,10 +232,8 @@ pub fn workloads(settings: &Settings) -> Vec<Workload> {
                 about: format!(
                     "{ops} get_or_insert_with per thread, Zipf 0.99 over 1M keys, from cold"
                 ),
-                rank_by: None,
-                rounds: None,
-                no_warm_up: false,
                 cases: cases(capacity, None, threads, ops),
+                ..Workload::default()
             });
         }
     }
@@ -249,10 +244,8 @@ pub fn workloads(settings: &Settings) -> Vec<Workload> {
             "{ops} get_or_insert_with per thread, Zipf 0.99 over 1M keys, capacity 100k, \
              entries live 50 ms (against moka's time_to_live)"
         ),
-        rank_by: None,
-        rounds: None,
-        no_warm_up: false,
         cases: cases(100_000, Some(Duration::from_millis(50)), threads, ops),
+        ..Workload::default()
     });
     if super::alloc::ensure_built(&super::alloc::bin_dir()).is_ok() {
         out.push(Workload {

@@ -147,56 +147,47 @@ fn churn<W: WeakDriver>(threads: usize, ops: u64) -> Case {
     }
 }
 
-fn cases(make: fn(usize, u64) -> [Case; 3], threads: usize, ops: u64) -> Vec<Case> {
-    make(threads, ops).into()
+/// The two workloads.
+#[derive(Debug, Clone, Copy)]
+enum WeakWorkload {
+    GetHit,
+    Churn,
+}
+
+fn case<W: WeakDriver>(workload: WeakWorkload, threads: usize, ops: u64) -> Case {
+    match workload {
+        WeakWorkload::GetHit => get_hit::<W>(threads, ops),
+        WeakWorkload::Churn => churn::<W>(threads, ops),
+    }
+}
+
+/// Every contender on `workload`, ours first.
+fn cases(workload: WeakWorkload, threads: usize, ops: u64) -> Vec<Case> {
+    vec![
+        case::<ours::Ours>(workload, threads, ops),
+        case::<weak_table::WeakTable>(workload, threads, ops),
+        case::<mutex_map::MutexMap>(workload, threads, ops),
+    ]
 }
 
 /// The weak-cache workloads at 1 thread and at `settings.threads`.
 pub fn workloads(settings: &Settings) -> Vec<Workload> {
     let ops = 200_000 * settings.mode.scale();
-    let mut counts = vec![1];
-    if settings.threads > 1 {
-        counts.push(settings.threads);
-    }
     let mut out = Vec::new();
-    for &threads in &counts {
+    for threads in settings.thread_counts(&[]) {
         out.push(Workload {
             name: format!("get hit, {threads} thr"),
             about: format!("{ops} gets per thread of 10,000 live values"),
-            rank_by: None,
-            rounds: None,
-            no_warm_up: false,
-            cases: cases(
-                |t, n| {
-                    [
-                        get_hit::<ours::Ours>(t, n),
-                        get_hit::<weak_table::WeakTable>(t, n),
-                        get_hit::<mutex_map::MutexMap>(t, n),
-                    ]
-                },
-                threads,
-                ops,
-            ),
+            cases: cases(WeakWorkload::GetHit, threads, ops),
+            ..Workload::default()
         });
         out.push(Workload {
             name: format!("churn, {threads} thr"),
             about: format!(
                 "{ops} get_or_insert per thread, Zipf 0.99 over 100,000 keys, 2,000 kept alive"
             ),
-            rank_by: None,
-            rounds: None,
-            no_warm_up: false,
-            cases: cases(
-                |t, n| {
-                    [
-                        churn::<ours::Ours>(t, n),
-                        churn::<weak_table::WeakTable>(t, n),
-                        churn::<mutex_map::MutexMap>(t, n),
-                    ]
-                },
-                threads,
-                ops,
-            ),
+            cases: cases(WeakWorkload::Churn, threads, ops),
+            ..Workload::default()
         });
     }
     out
