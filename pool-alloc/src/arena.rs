@@ -17,7 +17,7 @@
 
 use crate::heap::Heap;
 use crate::os::{self, ARENA_SIZE};
-use crate::pool::{POOL_SIZE, Pool, state};
+use crate::pool::{POOL_SIZE, Pool, PoolState};
 use crate::size_class::NUM_CLASSES;
 use crate::stats::ClassStats;
 use core::ptr;
@@ -161,7 +161,7 @@ impl Arenas {
     pub(crate) unsafe fn free_pool(&mut self, pool: *mut Pool) {
         // SAFETY: per the contract, the pool and its arena are ours under the lock.
         unsafe {
-            (*pool).state = state::FREE;
+            Pool::set_state(pool, PoolState::Free);
             (*pool)
                 .owner
                 .store(ptr::null_mut(), crate::sync::Ordering::Relaxed);
@@ -250,8 +250,7 @@ impl Arenas {
                 let used = ((*p).used.load(crate::sync::Ordering::Relaxed) as usize).min(cap);
                 // Blocks freed by other threads and not yet taken by the owner are free:
                 // their number rides in the remote list's head.
-                let pending = (*p).remote.load(crate::sync::Ordering::Relaxed).addr()
-                    >> crate::pool::TAG_SHIFT;
+                let pending = Pool::remote_len(p);
                 let used = used.saturating_sub(pending);
                 c.pools += 1;
                 c.blocks_in_use += used;

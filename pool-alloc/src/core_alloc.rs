@@ -5,16 +5,19 @@
 //! `static` [`Core`] plus a thread-local heap pointer. Tests (unit, Miri, loom)
 //! create their own `Core` and heaps.
 //!
-//! Lock order: abandoned list, then arenas; the retired-heap lock is a leaf.
-//! No lock is held while calling the system allocator or building a `Vec`.
+//! Lock order: the retired-heap lock (when `fork` prepares, or a new heap is
+//! published), then one heap's lock, then the abandoned list, then arenas. No
+//! thread holds two heaps' locks except `fork`'s `prepare`, which takes them all
+//! in the order of the list of heaps. No lock is held while calling the system
+//! allocator or building a `Vec`.
 
 use crate::arena::Arenas;
-use crate::heap::{Heap, alloc_fast, dealloc_fast, kind};
+use crate::heap::{Freed, Heap, alloc_fast, dealloc_fast, kind};
 use crate::lock::Lock;
-use crate::pool::{Pool, PoolList, state};
+use crate::pool::{Pool, PoolList, PoolState};
 use crate::size_class::{NUM_CLASSES, class_size, route};
 use crate::stats::{ClassStats, Stats};
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
 use std::alloc::System;
@@ -25,7 +28,7 @@ const FULL_SCAN: usize = 4;
 /// arenas: a program that frees and re-allocates a batch in a loop then does not
 /// take the arena lock and re-initialise pools every round. `collect()` and
 /// thread exit give them all back.
-const MAX_CACHED_EMPTY: u32 = 64;
+pub(crate) const MAX_CACHED_EMPTY: u32 = 64;
 
 /// The allocator state shared by all heaps.
 #[doc(hidden)]
@@ -34,6 +37,9 @@ pub struct Core {
     pub(crate) abandoned: Lock<[PoolList; NUM_CLASSES]>,
     abandoned_count: AtomicUsize,
     pub(crate) retired: Lock<RetiredHeaps>,
+    /// Every heap this core made, newest first, linked by `next_all`; only ever pushed
+    /// onto (under the retired lock), so it can be walked without a lock.
+    heaps: AtomicPtr<Heap>,
     large_count: AtomicUsize,
     large_bytes: AtomicUsize,
     /// The sentinel pool: an empty free list, never written.
@@ -65,6 +71,7 @@ macro_rules! core_init {
             arenas: Lock::new(Arenas::new()),
             abandoned: Lock::new([PoolList::EMPTY; NUM_CLASSES]),
             abandoned_count: AtomicUsize::new(0),
+            heaps: AtomicPtr::new(ptr::null_mut()),
             retired: Lock::new(RetiredHeaps {
                 head: ptr::null_mut(),
             }),
@@ -79,19 +86,18 @@ impl Drop for Core {
     /// Frees the retired heaps and unmaps every arena. Blocks of this core must
     /// not be used afterwards (the global core is a `static` and never dropped).
     fn drop(&mut self) {
-        let mut r = self.retired.lock();
-        let mut h = r.head;
-        r.head = ptr::null_mut();
+        self.retired.lock().head = ptr::null_mut();
+        let mut h = self.heaps.swap(ptr::null_mut(), Ordering::Acquire);
         while !h.is_null() {
-            // SAFETY: retired heaps were allocated by `new_heap` with this layout
-            // and are used by no one.
+            // SAFETY: every heap was allocated by `new_heap` with this layout, and the
+            // core being dropped, none is used any more.
             unsafe {
-                let next = (*h).next_retired;
+                let next = (*h).next_all;
+                ptr::drop_in_place(h);
                 System.dealloc(h.cast(), Layout::new::<Heap>());
                 h = next;
             }
         }
-        drop(r);
         // SAFETY: the core is being dropped, so none of its blocks is in use.
         unsafe { self.arenas.lock().unmap_all() };
     }
@@ -123,26 +129,43 @@ impl Core {
 
     /// A new real heap (a retired one if any); null when memory is refused.
     pub fn new_heap(&self) -> *mut Heap {
-        let h = {
-            let mut r = self.retired.lock();
-            let h = r.head;
-            if !h.is_null() {
-                // SAFETY: retired heaps are valid and owned by the list.
-                r.head = unsafe { (*h).next_retired };
-            }
-            h
-        };
-        let h = if h.is_null() {
-            // SAFETY: Heap has non-zero size.
-            unsafe { System.alloc(Layout::new::<Heap>()).cast::<Heap>() }
-        } else {
-            h
-        };
+        let mut r = self.retired.lock();
+        let h = r.head;
         if !h.is_null() {
-            // SAFETY: `h` is valid, unaliased memory for a heap.
-            unsafe { ptr::write(h, Heap::new(self.empty_pool(), kind::REAL)) };
+            // SAFETY: retired heaps are valid, own no pools and are owned by the list.
+            unsafe {
+                r.head = (*h).next_retired;
+                drop(r);
+                Heap::reuse(h, self.empty_pool());
+            }
+            return h;
+        }
+        drop(r);
+        // SAFETY: Heap has non-zero size.
+        let h = unsafe { System.alloc(Layout::new::<Heap>()).cast::<Heap>() };
+        if h.is_null() {
+            return h;
+        }
+        // SAFETY: `h` is valid, unaliased memory for a heap; it is published under the
+        // retired lock, which `fork`'s `prepare` holds while it locks every heap.
+        unsafe {
+            ptr::write(h, Heap::new(self.empty_pool(), kind::REAL));
+            let _r = self.retired.lock();
+            (*h).next_all = self.heaps.load(Ordering::Relaxed);
+            self.heaps.store(h, Ordering::Release);
         }
         h
+    }
+
+    /// Calls `f` on every heap this core made (retired ones too).
+    pub(crate) fn for_each_heap(&self, mut f: impl FnMut(*mut Heap)) {
+        let mut h = self.heaps.load(Ordering::Acquire);
+        while !h.is_null() {
+            f(h);
+            // SAFETY: heaps in the list live as long as the core; `next_all` is set before
+            // a heap is published and never changes.
+            h = unsafe { (*h).next_all };
+        }
     }
 
     /// Abandons the heap's pools (live ones are handed over to other threads,
@@ -152,23 +175,27 @@ impl Core {
     ///
     /// `heap` came from [`Core::new_heap`] of this core and is not used again by the caller.
     pub unsafe fn retire_heap(&self, heap: *mut Heap) {
-        // SAFETY: the caller hands the heap over; its pools are ours to move.
+        // SAFETY: the caller hands the heap over; its pools are ours to move, under its lock.
         unsafe {
-            for c in 0..NUM_CLASSES {
-                let cur = (*heap).current[c];
-                (*heap).current[c] = self.empty_pool();
-                if cur != self.empty_pool() {
-                    self.abandon_or_free(cur);
-                }
-                for list in [&raw mut (*heap).partial[c], &raw mut (*heap).full[c]] {
-                    loop {
-                        let p = (*list).pop_front();
-                        if p.is_null() {
-                            break;
+            {
+                let _g = (*heap).lock.lock();
+                for c in 0..NUM_CLASSES {
+                    let cur = (*heap).current[c];
+                    (*heap).current[c] = self.empty_pool();
+                    if cur != self.empty_pool() {
+                        self.abandon_or_free(cur);
+                    }
+                    for list in [&raw mut (*heap).partial[c], &raw mut (*heap).full[c]] {
+                        loop {
+                            let p = (*list).pop_front();
+                            if p.is_null() {
+                                break;
+                            }
+                            self.abandon_or_free(p);
                         }
-                        self.abandon_or_free(p);
                     }
                 }
+                (*heap).cached_empty = 0;
             }
             let mut r = self.retired.lock();
             (*heap).next_retired = r.head;
@@ -176,8 +203,14 @@ impl Core {
         }
     }
 
+    /// Hands a retiring heap's pool on: back to its arena if nothing in it is live, else to
+    /// the abandoned list.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock of `p`'s heap and took `p` out of the heap.
     unsafe fn abandon_or_free(&self, p: *mut Pool) {
-        // SAFETY: the caller owns `p` and it is in no list.
+        // SAFETY: per the contract; frees into `p` go onto its remote list.
         unsafe {
             Pool::drain_remote(p);
             if (*p).used.load(Ordering::Relaxed) == 0 {
@@ -186,7 +219,15 @@ impl Core {
             }
             let mut ab = self.abandoned.lock();
             (*p).owner.store(ptr::null_mut(), Ordering::Release);
-            (*p).state = state::ABANDONED;
+            Pool::set_state(p, PoolState::Abandoned);
+            // A free that saw the pool current pushed its block as usual: if that was the
+            // last live one, no one else will give the pool back.
+            if Pool::is_all_free(p) {
+                drop(ab);
+                Pool::forget_blocks(p);
+                self.arenas.lock().free_pool(p);
+                return;
+            }
             ab[(*p).class as usize].push_back(p);
             self.abandoned_count.fetch_add(1, Ordering::Relaxed);
         }
@@ -204,7 +245,7 @@ impl Core {
             if !p.is_null() {
                 self.abandoned_count.fetch_sub(1, Ordering::Relaxed);
                 (*p).owner.store(heap, Ordering::Relaxed);
-                (*p).state = state::CURRENT;
+                Pool::set_state(p, PoolState::Current);
             }
             p
         }
@@ -242,9 +283,10 @@ impl Core {
         if route(layout.size(), layout.align()).is_some() {
             // SAFETY: per the contract.
             unsafe {
-                let pool = dealloc_fast(heap, p);
-                if !pool.is_null() {
-                    self.free_slow(heap, pool);
+                match dealloc_fast(heap, p) {
+                    Freed::Done => {}
+                    Freed::Owner(pool) => self.free_slow(heap, pool, p),
+                    Freed::LastRemote(pool) => self.free_last_remote(pool, p),
                 }
             }
         } else {
@@ -346,9 +388,9 @@ impl Core {
         p: *mut Pool,
         zero: bool,
     ) -> (*mut u8, bool) {
-        // SAFETY: the heap owns `p`, which is in no list.
+        // SAFETY: the heap owns `p`, which is in no list; we hold the heap's lock.
         unsafe {
-            (*p).state = state::CURRENT;
+            Pool::set_state(p, PoolState::Current);
             (*heap).current[class] = p;
             if (*p).used.load(Ordering::Relaxed) == 0 && !(*p).free.is_null() {
                 Pool::reset_empty(p);
@@ -386,6 +428,7 @@ impl Core {
             if (*heap).kind != kind::REAL {
                 return crate::thread::alloc_unowned(heap, class, zero);
             }
+            let _g = (*heap).lock.lock();
             let cur = (*heap).current[class];
             if cur != self.empty_pool() {
                 if zero && (*cur).zeroed {
@@ -397,9 +440,8 @@ impl Core {
                 if Pool::carve(cur) || Pool::drain_remote(cur) > 0 {
                     return (alloc_fast(heap, class), false);
                 }
-                (*cur).state = state::FULL;
-                (*heap).full[class].push_back(cur);
                 (*heap).current[class] = self.empty_pool();
+                self.park_full(heap, cur);
             }
             let p = (*heap).partial[class].pop_front();
             if !p.is_null() {
@@ -427,8 +469,7 @@ impl Core {
                 if !(*p).free.is_null() || (*p).bump < (*p).end {
                     return self.install(heap, class, p, zero);
                 }
-                (*p).state = state::FULL;
-                (*heap).full[class].push_back(p);
+                self.park_full(heap, p);
             }
             let p = self.arenas.lock().alloc_pool(class, heap);
             if p.is_null() {
@@ -438,33 +479,165 @@ impl Core {
         }
     }
 
-    /// The owner's free slow path: `pool` was full, or a non-current pool became empty.
+    /// Puts a pool with no free block the owner knows of in the heap's full list. A free
+    /// that saw it current pushed its block as usual: if that was the last live one, no one
+    /// else will give the pool back, so this does.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `heap`'s lock; the heap owns `pool`, which is in no list.
+    unsafe fn park_full(&self, heap: *mut Heap, pool: *mut Pool) {
+        // SAFETY: per the contract.
+        unsafe {
+            Pool::set_state(pool, PoolState::Full);
+            (*heap).full[(*pool).class as usize].push_back(pool);
+            if Pool::is_all_free(pool) {
+                self.give_back(heap, pool);
+            }
+        }
+    }
+
+    /// The owner's free slow path: frees `block` into `pool`, which is full, or not current
+    /// and `block` is its last live block.
+    ///
+    /// # Safety
+    ///
+    /// `heap` is the calling thread's heap and owns `pool`; `block` is a live block of it.
     #[cold]
     #[inline(never)]
-    pub(crate) unsafe fn free_slow(&self, heap: *mut Heap, pool: *mut Pool) {
-        // SAFETY: the heap owns the pool, which is in the list its state names.
+    pub(crate) unsafe fn free_slow(&self, heap: *mut Heap, pool: *mut Pool, block: *mut u8) {
+        // SAFETY: the heap owns the pool, which is in the list its state names; no one else
+        // changes a pool of ours with a live block (ours).
         unsafe {
+            let _g = (*heap).lock.lock();
+            let b = block.cast::<crate::pool::Block>();
+            (*b).next = (*pool).free;
+            (*pool).free = b;
+            Pool::add_used(pool, -1);
             let class = (*pool).class as usize;
             let empty = (*pool).used.load(Ordering::Relaxed) == 0;
             let keep = empty && (*heap).cached_empty < MAX_CACHED_EMPTY;
             if keep {
                 (*heap).cached_empty += 1;
             }
-            match (*pool).state {
-                state::FULL => {
+            match Pool::state(pool) {
+                PoolState::Full => {
                     (*heap).full[class].remove(pool);
                     if empty && !keep {
                         self.arenas.lock().free_pool(pool);
                     } else {
-                        (*pool).state = state::PARTIAL;
+                        Pool::set_state(pool, PoolState::Partial);
                         (*heap).partial[class].push_back(pool);
                     }
                 }
-                state::PARTIAL if empty && !keep => {
+                PoolState::Partial if empty && !keep => {
                     (*heap).partial[class].remove(pool);
                     self.arenas.lock().free_pool(pool);
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// A free by a thread that does not own `pool`, of what looked like its last live
+    /// block: gives the pool back (to its heap's cache of empty pools or to its arena)
+    /// instead of leaving it for an owner that may never look, or, if the block is not
+    /// the last after all, pushes it as usual.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a live block of `pool`, freed exactly once; the caller holds no lock.
+    #[cold]
+    #[inline(never)]
+    unsafe fn free_last_remote(&self, pool: *mut Pool, block: *mut u8) {
+        // SAFETY: our live block keeps the pool assigned; its owner heap, if any, lives as
+        // long as the core. Under the lock of the pool's list its state and owner are stable.
+        unsafe {
+            loop {
+                let owner = (*pool).owner.load(Ordering::Acquire);
+                if owner.is_null() {
+                    // Abandoned: `owner` changes only under this lock while a block is live.
+                    let mut ab = self.abandoned.lock();
+                    if !(*pool).owner.load(Ordering::Relaxed).is_null() {
+                        continue; // adopted meanwhile
+                    }
+                    if Pool::is_last_live(pool) {
+                        ab[(*pool).class as usize].remove(pool);
+                        self.abandoned_count.fetch_sub(1, Ordering::Relaxed);
+                        drop(ab);
+                        Pool::forget_blocks(pool);
+                        self.arenas.lock().free_pool(pool);
+                        return;
+                    }
+                    break;
+                }
+                let _g = (*owner).lock.lock();
+                if (*pool).owner.load(Ordering::Relaxed) != owner {
+                    continue; // abandoned meanwhile
+                }
+                if !Pool::is(pool, PoolState::Current) && Pool::is_last_live(pool) {
+                    self.give_back(owner, pool);
+                    return;
+                }
+                break;
+            }
+            Pool::publish_remote(pool, block);
+        }
+    }
+
+    /// Takes a listed pool with no live block out of `heap`: into the heap's cache of empty
+    /// pools while it has room, else back to its arena.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `heap`'s lock; `pool` is in one of its lists and no block of it is
+    /// live (but perhaps the caller's, which it then forgets).
+    unsafe fn give_back(&self, heap: *mut Heap, pool: *mut Pool) {
+        // SAFETY: per the contract.
+        unsafe {
+            let class = (*pool).class as usize;
+            match Pool::state(pool) {
+                PoolState::Full => (*heap).full[class].remove(pool),
+                _ => (*heap).partial[class].remove(pool),
+            }
+            Pool::forget_blocks(pool);
+            if (*heap).cached_empty < MAX_CACHED_EMPTY {
+                (*heap).cached_empty += 1;
+                Pool::set_state(pool, PoolState::Partial);
+                (*heap).partial[class].push_back(pool);
+            } else {
+                self.arenas.lock().free_pool(pool);
+            }
+        }
+    }
+
+    /// Gives back every listed pool of `heap` with no live block (the cached empty ones
+    /// too), from any thread.
+    ///
+    /// # Safety
+    ///
+    /// `heap` is a heap of this core.
+    unsafe fn reclaim_free_pools(&self, heap: *mut Heap) {
+        // SAFETY: the lists are ours under the heap's lock; a pool with no live block is
+        // not touched by its owner.
+        unsafe {
+            let _g = (*heap).lock.lock();
+            for c in 0..NUM_CLASSES {
+                for list in [&raw mut (*heap).partial[c], &raw mut (*heap).full[c]] {
+                    let mut p = (*list).head;
+                    while !p.is_null() {
+                        let next = (*p).next;
+                        if Pool::is_all_free(p) {
+                            if (*p).used.load(Ordering::Relaxed) == 0 {
+                                (*heap).cached_empty = (*heap).cached_empty.saturating_sub(1);
+                            }
+                            (*list).remove(p);
+                            Pool::forget_blocks(p);
+                            self.arenas.lock().free_pool(p);
+                        }
+                        p = next;
+                    }
+                }
             }
         }
     }
@@ -475,8 +648,9 @@ impl Core {
     ///
     /// `heap` is a real heap of this core used by the calling thread alone.
     pub unsafe fn collect_heap(&self, heap: *mut Heap) {
-        // SAFETY: the heap and its pools are ours.
+        // SAFETY: the heap and its pools are ours, its lists under its lock.
         unsafe {
+            let _g = (*heap).lock.lock();
             for c in 0..NUM_CLASSES {
                 let cur = (*heap).current[c];
                 if cur != self.empty_pool() {
@@ -501,7 +675,7 @@ impl Core {
                             self.arenas.lock().free_pool(p);
                         } else if full && !(*p).free.is_null() {
                             (*list).remove(p);
-                            (*p).state = state::PARTIAL;
+                            Pool::set_state(p, PoolState::Partial);
                             (*heap).partial[c].push_back(p);
                         }
                         p = next;
@@ -513,8 +687,13 @@ impl Core {
         }
     }
 
-    /// Frees abandoned pools that became empty, unmaps free arenas and purges free pools.
+    /// From any thread: gives back every heap's listed pools with no live block and
+    /// abandoned pools that became empty, unmaps free arenas and purges free pools. (Each
+    /// heap's current pools and the blocks on its own free lists wait for its owner's
+    /// [`Core::collect_heap`].)
     pub fn collect(&self) {
+        // SAFETY: every heap of the list is a heap of this core.
+        self.for_each_heap(|h| unsafe { self.reclaim_free_pools(h) });
         {
             let mut ab = self.abandoned.lock();
             for list in ab.iter_mut() {

@@ -81,6 +81,12 @@ impl<T> Lock<T> {
         }
     }
 
+    /// The value's address, without taking the lock (for fields that have their own).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) fn value_ptr(&self) -> *mut T {
+        self.value.get()
+    }
+
     /// Takes the lock and keeps it held without a guard (fork `prepare`).
     #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn acquire_raw(&self) {
@@ -96,6 +102,15 @@ impl<T> Lock<T> {
     #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) unsafe fn release_raw(&self) {
         self.held.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(not(loom))]
+impl<T> LockGuard<'_, T> {
+    /// A raw pointer to the value, for code that must not hold a `&mut` to all of it
+    /// (another thread may hold a `&` to a field that has its own lock).
+    pub(crate) fn as_ptr(&self) -> *mut T {
+        self.lock.value.get()
     }
 }
 

@@ -14,7 +14,7 @@
 //! returned to its arena.
 
 use crate::heap::Heap;
-use crate::sync::{AtomicPtr, AtomicU32, Ordering};
+use crate::sync::{AtomicPtr, AtomicU8, AtomicU32, Ordering};
 use core::ptr;
 
 /// Bytes per pool; pools are aligned to this.
@@ -25,10 +25,22 @@ pub(crate) const POOL_HEADER: usize = {
     (s + 127) & !127
 };
 
-/// Bits of a remote-list head that hold the list's length; block addresses are
-/// below `1 << TAG_SHIFT` (checked when an arena is mapped).
+/// The remote list's head word: the first block's address in the low [`TAG_SHIFT`] bits (block
+/// addresses are below `1 << TAG_SHIFT`, checked when an arena is mapped), the list's length in
+/// the next 15, and the [`LISTED`] flag in the top bit. Keeping the flag in the word the
+/// freeing threads compare-and-swap means a freer that decides by it cannot miss a change of
+/// it: the change makes its CAS fail.
 pub(crate) const TAG_SHIFT: u32 = 48;
 const ADDR_MASK: usize = (1 << TAG_SHIFT) - 1;
+const COUNT_MASK: usize = 0x7fff;
+/// Set while the pool sits in a list (partial, full, abandoned), clear while it is a heap's
+/// current pool: only a listed pool can be given back by the thread freeing its last block.
+const LISTED: usize = 1 << 63;
+
+/// The length of the remote list whose head word is `h`.
+fn count_of(h: *mut Block) -> usize {
+    (h.addr() >> TAG_SHIFT) & COUNT_MASK
+}
 
 /// A free block: its first word links to the next free block.
 #[repr(C)]
@@ -36,18 +48,44 @@ pub(crate) struct Block {
     pub(crate) next: *mut Block,
 }
 
-/// Where a pool sits for its owner.
-pub(crate) mod state {
-    /// The heap's current pool for its class (in no list).
-    pub(crate) const CURRENT: u8 = 0;
-    /// In the heap's partial list: has free blocks.
-    pub(crate) const PARTIAL: u8 = 1;
-    /// In the heap's full list: no free block the owner knows of.
-    pub(crate) const FULL: u8 = 2;
-    /// In the core's abandoned list; no owner.
-    pub(crate) const ABANDONED: u8 = 3;
-    /// Free in its arena.
-    pub(crate) const FREE: u8 = 4;
+/// Where a pool is, and who may touch it. Stored in [`Pool::state`]; every change happens under
+/// the lock named in the table (so a holder of that lock sees a stable state), and the owner's
+/// lock-free fast path only reads it.
+///
+/// | state       | in                      | changed to, by (under)                                    |
+/// |-------------|-------------------------|-----------------------------------------------------------|
+/// | `Current`   | `heap.current[class]`   | `Full`: owner's alloc slow path finds no free block (heap lock) |
+/// |             |                         | `Abandoned`/`Free`: owner's thread exits (heap lock)      |
+/// | `Partial`   | heap's partial list     | `Current`: alloc slow path takes it (heap lock)           |
+/// |             |                         | `Free`: emptied beyond the heap's cache, or `collect` (heap lock, then arena lock) |
+/// | `Full`      | heap's full list        | `Partial`: an owner free, or the last remote free with room in the heap's cache (heap lock) |
+/// |             |                         | `Current`: the slow path finds remote frees in it (heap lock) |
+/// |             |                         | `Free`: its last block freed remotely, or `collect` (heap lock, then arena lock) |
+/// | `Abandoned` | core's abandoned list   | `Current`: adopted by a heap (abandoned lock)             |
+/// |             |                         | `Free`: its last block freed, or `collect` (abandoned lock, then arena lock) |
+/// | `Free`      | its arena's free bitmap | `Current`: a heap takes it (arena lock)                   |
+///
+/// A pool leaves `Partial`, `Full` or `Abandoned` for `Free` at the hands of a thread other than
+/// its owner only when none of its blocks is live (`used` equals the remote list's length):
+/// then its owner, holding no block of it, has no reason to touch it.
+#[repr(u8)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum PoolState {
+    Current = 0,
+    Partial = 1,
+    Full = 2,
+    Abandoned = 3,
+    Free = 4,
+}
+
+impl PoolState {
+    const ALL: [PoolState; 5] = [
+        PoolState::Current,
+        PoolState::Partial,
+        PoolState::Full,
+        PoolState::Abandoned,
+        PoolState::Free,
+    ];
 }
 
 /// The header at the start of every pool.
@@ -68,16 +106,16 @@ pub(crate) struct Pool {
     pub(crate) block_size: u32,
     /// Size class (set under the arena lock while the pool is assigned).
     pub(crate) class: u16,
-    /// One of [`state`]'s values (owner only).
-    pub(crate) state: u8,
+    /// A [`PoolState`], changed under the lock its table names; read by anyone.
+    state: AtomicU8,
     /// Whether `[bump, end)` is known to be zero (fresh from the OS or purged).
     pub(crate) zeroed: bool,
     /// The owning heap; null when abandoned or free. Only the owner stores its own address.
     pub(crate) owner: AtomicPtr<Heap>,
     /// Keeps `remote` off the owner's cache line.
     _pad: [u64; 1],
-    /// Blocks freed by other threads, taken in bulk by the owner. The top 16
-    /// bits of the head hold the list's length.
+    /// Blocks freed by other threads, taken in bulk by the owner; the head word also
+    /// holds the list's length and the [`LISTED`] flag.
     pub(crate) remote: AtomicPtr<Block>,
 }
 
@@ -94,7 +132,7 @@ impl Pool {
             used: AtomicU32::new(0),
             block_size: 0,
             class: 0,
-            state: state::FREE,
+            state: AtomicU8::new(PoolState::Free as u8),
             zeroed: false,
             owner: AtomicPtr::new(ptr::null_mut()),
             _pad: [0],
@@ -114,7 +152,7 @@ impl Pool {
             used: AtomicU32::new(0),
             block_size: 0,
             class: 0,
-            state: state::FREE,
+            state: AtomicU8::new(PoolState::Free as u8),
             zeroed: false,
             owner: AtomicPtr::new(ptr::null_mut()),
             _pad: [0],
@@ -144,7 +182,7 @@ impl Pool {
                     used: AtomicU32::new(0),
                     block_size: bs as u32,
                     class: class as u16,
-                    state: state::CURRENT,
+                    state: AtomicU8::new(PoolState::Current as u8),
                     zeroed,
                     owner: AtomicPtr::new(owner),
                     _pad: [0],
@@ -257,19 +295,21 @@ impl Pool {
     ///
     /// Called by the owner (or the holder of the abandoned list's lock) of an assigned pool.
     pub(crate) unsafe fn drain_remote(pool: *mut Pool) -> usize {
-        // SAFETY: the caller owns the pool; the swapped-out list is ours alone,
+        // SAFETY: the caller owns the pool; the taken list is ours alone,
         // and Acquire makes the pushers' link writes visible.
         unsafe {
-            if (*pool).remote.load(Ordering::Relaxed).is_null() {
+            if count_of((*pool).remote.load(Ordering::Relaxed)) == 0 {
                 return 0;
             }
-            let tagged = (*pool).remote.swap(ptr::null_mut(), Ordering::Acquire);
-            if tagged.is_null() {
-                return 0;
-            }
+            // Take the list, keep the flag.
+            let tagged =
+                Pool::update_remote(pool, |h| ptr::without_provenance_mut(h.addr() & LISTED));
             // The count rides in the head's top bits: no walk over blocks that
             // are still in the freeing thread's cache.
-            let n = tagged.addr() >> TAG_SHIFT;
+            let n = count_of(tagged);
+            if n == 0 {
+                return 0;
+            }
             let head = tagged.map_addr(|a| a & ADDR_MASK);
             if !(*pool).free.is_null() {
                 let mut tail = head;
@@ -284,13 +324,62 @@ impl Pool {
         }
     }
 
-    /// Any thread: frees `block` into a pool it does not own.
+    /// Replaces the remote head word `h` by `f(h)` (a CAS loop, Acquire and Release);
+    /// returns the word replaced.
+    ///
+    /// # Safety
+    ///
+    /// `pool` is an assigned pool; `f` keeps the list's blocks reachable or takes them for
+    /// the caller.
+    unsafe fn update_remote(pool: *mut Pool, f: impl Fn(*mut Block) -> *mut Block) -> *mut Block {
+        // SAFETY: per the contract.
+        let remote = unsafe { &(*pool).remote };
+        let mut h = remote.load(Ordering::Relaxed);
+        loop {
+            match remote.compare_exchange_weak(h, f(h), Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(old) => return old,
+                Err(now) => h = now,
+            }
+        }
+    }
+
+    /// Any thread: frees `block` into a pool it does not own. Returns `false`, publishing
+    /// nothing, when the block looks like the pool's last live one and the pool sits in a list
+    /// (the [`LISTED`] flag): the caller then gives the whole pool back instead
+    /// ([`Pool::is_last_live`] decides again under the lock that guards the pool's list).
     ///
     /// # Safety
     ///
     /// `block` is a live block of `pool`, freed exactly once.
     #[inline]
-    pub(crate) unsafe fn free_remote(pool: *mut Pool, block: *mut u8) {
+    pub(crate) unsafe fn free_remote(pool: *mut Pool, block: *mut u8) -> bool {
+        // SAFETY: as the caller promises; the pool stays assigned while the block is live,
+        // and `used` shares the cache line the caller read `owner` from.
+        unsafe {
+            Pool::push_remote(pool, block, |count, listed| {
+                listed && count == (*pool).used.load(Ordering::Relaxed) as usize
+            })
+        }
+    }
+
+    /// Any thread: pushes `block` onto the pool's remote list unconditionally.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Pool::free_remote`].
+    pub(crate) unsafe fn publish_remote(pool: *mut Pool, block: *mut u8) {
+        // SAFETY: as the caller promises.
+        unsafe { Pool::push_remote(pool, block, |_, _| false) };
+    }
+
+    /// The push: `stop(count, listed)`, given the list's length after the push and the
+    /// [`LISTED`] flag, says to publish nothing and return `false`.
+    #[inline(always)]
+    unsafe fn push_remote(
+        pool: *mut Pool,
+        block: *mut u8,
+        stop: impl Fn(usize, bool) -> bool,
+    ) -> bool {
         let block = block.cast::<Block>();
         // SAFETY: the block is ours until the CAS publishes it; the pool stays
         // assigned while the block is live (its `used` count includes it).
@@ -300,14 +389,111 @@ impl Pool {
             loop {
                 // Links are plain addresses; the head carries the list length
                 // (at most a pool's capacity) in its top bits.
+                let count = count_of(head) + 1;
+                if stop(count, head.addr() & LISTED != 0) {
+                    return false;
+                }
                 (*block).next = head.map_addr(|a| a & ADDR_MASK);
-                let count = (head.addr() >> TAG_SHIFT) + 1;
-                let new = block.map_addr(|a| a | (count << TAG_SHIFT));
+                let new = block.map_addr(|a| a | (count << TAG_SHIFT) | (head.addr() & LISTED));
                 match remote.compare_exchange_weak(head, new, Ordering::Release, Ordering::Relaxed)
                 {
-                    Ok(_) => return,
+                    Ok(_) => return true,
                     Err(h) => head = h,
                 }
+            }
+        }
+    }
+
+    /// Blocks on the remote list now.
+    ///
+    /// # Safety
+    ///
+    /// `pool` is an assigned pool.
+    pub(crate) unsafe fn remote_len(pool: *const Pool) -> usize {
+        // SAFETY: per the contract; Acquire pairs with the pushers' Release.
+        count_of(unsafe { (*pool).remote.load(Ordering::Acquire) })
+    }
+
+    /// Whether no block of the pool is live but one the caller holds: all others are free,
+    /// on the owner's list or the remote list. Stable once true, as no one else holds a block.
+    ///
+    /// # Safety
+    ///
+    /// `pool` is an assigned pool, not `Current`, whose list's lock the caller holds (so no
+    /// drain runs), and the caller holds a live block of it.
+    pub(crate) unsafe fn is_last_live(pool: *mut Pool) -> bool {
+        // SAFETY: per the contract. Acquire on `used` pairs with the owner's Release store in
+        // its last free, so its writes to the pool happened before ours.
+        unsafe { (*pool).used.load(Ordering::Acquire) as usize == Pool::remote_len(pool) + 1 }
+    }
+
+    /// Whether no block of the pool is live. Stable once true for a pool that is not
+    /// `Current` (no one can allocate from it).
+    ///
+    /// # Safety
+    ///
+    /// `pool` is an assigned pool whose list's lock the caller holds.
+    pub(crate) unsafe fn is_all_free(pool: *mut Pool) -> bool {
+        // SAFETY: as in `is_last_live`. `used` is read first: it only falls and the remote
+        // list only grows while the lock is held, so equal readings mean both were equal at
+        // the second reading.
+        unsafe { (*pool).used.load(Ordering::Acquire) as usize == Pool::remote_len(pool) }
+    }
+
+    /// Empties a pool with no live block: drops its remote list and free list and makes it
+    /// carve afresh from the start.
+    ///
+    /// # Safety
+    ///
+    /// [`Pool::is_all_free`] holds (or would, once the caller's own block is counted free)
+    /// and the caller holds the lock of the pool's list.
+    pub(crate) unsafe fn forget_blocks(pool: *mut Pool) {
+        // SAFETY: per the contract nothing in the pool is live, so no one touches it.
+        unsafe {
+            (*pool).remote.swap(ptr::null_mut(), Ordering::Acquire);
+            (*pool).used.store(0, Ordering::Relaxed);
+            Pool::reset_empty(pool);
+        }
+    }
+
+    /// The pool's state.
+    ///
+    /// # Safety
+    ///
+    /// `pool` is a pool header (assigned, free or the sentinel).
+    pub(crate) unsafe fn state(pool: *const Pool) -> PoolState {
+        // SAFETY: per the contract; only `PoolState` values are stored.
+        PoolState::ALL[unsafe { (*pool).state.load(Ordering::Relaxed) } as usize]
+    }
+
+    /// Whether the pool is in state `s` (the fast path's check).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Pool::state`].
+    #[inline(always)]
+    pub(crate) unsafe fn is(pool: *const Pool, s: PoolState) -> bool {
+        // SAFETY: per the contract.
+        unsafe { (*pool).state.load(Ordering::Relaxed) == s as u8 }
+    }
+
+    /// Sets the pool's state, and the [`LISTED`] flag to match.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock the [`PoolState`] table names for the change.
+    pub(crate) unsafe fn set_state(pool: *mut Pool, s: PoolState) {
+        let listed = matches!(
+            s,
+            PoolState::Partial | PoolState::Full | PoolState::Abandoned
+        );
+        // SAFETY: per the contract.
+        unsafe {
+            (*pool).state.store(s as u8, Ordering::Relaxed);
+            if ((*pool).remote.load(Ordering::Relaxed).addr() & LISTED != 0) != listed {
+                Pool::update_remote(pool, |h| {
+                    h.map_addr(|a| if listed { a | LISTED } else { a & !LISTED })
+                });
             }
         }
     }

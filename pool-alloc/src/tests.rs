@@ -341,6 +341,81 @@ fn a_mass_free_unmaps_arenas_beyond_the_cap_at_once() {
     }
 }
 
+/// A pool whose last block another heap frees goes back without its owner's help: into the
+/// owner's cache of empty pools while it has room, else to its arena; `collect()` from a
+/// thread that is not the owner gives back the cached ones too.
+#[test]
+fn pools_emptied_by_remote_frees_come_back_without_the_owner() {
+    use crate::core_alloc::MAX_CACHED_EMPTY;
+    let core = Core::new();
+    let owner = core.new_heap();
+    let other = core.new_heap();
+    let class = NUM_CLASSES - 1;
+    let l = Layout::from_size_align(class_size(class), 8).unwrap();
+    let per_pool = 15;
+    let pools = MAX_CACHED_EMPTY as usize + n(36, 4);
+    // SAFETY: both heaps are ours (one thread); every block is freed once.
+    unsafe {
+        let ps: Vec<_> = (0..pools * per_pool)
+            .map(|i| {
+                let p = core.alloc(owner, l);
+                fill(p, 8, i as u8);
+                p
+            })
+            .collect();
+        assert_eq!(core.stats().classes[class].pools, pools);
+        for (i, &p) in ps.iter().enumerate() {
+            check(p, 8, i as u8);
+            core.dealloc(other, p, l); // not the owner: a remote free
+        }
+        let s = core.stats();
+        assert_eq!(s.classes[class].blocks_in_use, 0);
+        // The owner's current pool waits for it; of the others, the cache keeps its fill.
+        assert_eq!(
+            s.classes[class].pools,
+            1 + MAX_CACHED_EMPTY as usize,
+            "pools still assigned after the owner's blocks were all freed remotely"
+        );
+        core.collect(); // not the owner's `collect_heap`
+        assert_eq!(core.stats().classes[class].pools, 1);
+        // The owner finds its heap consistent: it allocates and frees again.
+        let again: Vec<_> = (0..3 * per_pool).map(|_| core.alloc(owner, l)).collect();
+        for &p in &again {
+            core.dealloc(owner, p, l);
+        }
+        core.collect_heap(owner);
+        core.collect();
+        assert_eq!(core.stats().arenas, 0);
+        core.retire_heap(owner);
+        core.retire_heap(other);
+    }
+}
+
+/// The last free into an abandoned pool (its thread exited) returns the pool to its arena
+/// at once.
+#[test]
+fn the_last_free_into_an_abandoned_pool_returns_it() {
+    let core = Core::new();
+    let owner = core.new_heap();
+    let l = Layout::from_size_align(48, 8).unwrap();
+    let cnt = n(2000, 400);
+    // SAFETY: heaps are ours; blocks freed once.
+    unsafe {
+        let ps: Vec<_> = (0..cnt).map(|_| core.alloc(owner, l)).collect();
+        core.retire_heap(owner);
+        let class = crate::size_class::route(48, 8).unwrap();
+        assert!(core.stats().classes[class].pools >= 2);
+        let other = core.new_heap();
+        for &p in &ps {
+            core.dealloc(other, p, l);
+        }
+        let s = core.stats();
+        assert_eq!(s.classes[class].pools, 0, "abandoned pools kept: {s}");
+        assert_eq!(s.small_bytes_in_use, 0);
+        core.retire_heap(other);
+    }
+}
+
 #[test]
 fn threads_free_each_others_blocks() {
     let core = std::sync::Arc::new(Core::new());

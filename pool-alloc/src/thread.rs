@@ -84,8 +84,9 @@ pub(crate) unsafe fn alloc_unowned(heap: *mut Heap, class: usize, zero: bool) ->
                 CORE.retire_heap(h);
             }
         }
-        let mut g = GLOBAL_HEAP.lock();
-        let h: *mut Heap = &mut *g;
+        let g = GLOBAL_HEAP.lock();
+        // A raw pointer, not `&mut`: another thread may be holding the heap's own lock.
+        let h = g.as_ptr();
         let p = alloc_fast(h, class);
         if !p.is_null() {
             return (p, false);
@@ -102,8 +103,8 @@ pub(crate) fn collect() {
         if (*h).kind == kind::REAL {
             CORE.collect_heap(h);
         }
-        let mut g = GLOBAL_HEAP.lock();
-        CORE.collect_heap(&mut *g);
+        let g = GLOBAL_HEAP.lock();
+        CORE.collect_heap(g.as_ptr());
     }
     CORE.collect();
 }
@@ -198,20 +199,33 @@ fn init_process() {
         }
         return;
     }
+    /// The locked heap itself (its own lock is taken through the pointer).
+    fn global_heap() -> *mut Heap {
+        GLOBAL_HEAP.value_ptr()
+    }
+    // Every lock, in the core's lock order: no heap can be published meanwhile (the
+    // retired lock), then the locked heap, every heap, the abandoned list, the arenas.
     extern "C" fn prepare() {
+        CORE.retired.acquire_raw();
         GLOBAL_HEAP.acquire_raw();
+        // SAFETY: heaps live as long as the core; only their locks are touched.
+        unsafe {
+            (*global_heap()).lock.acquire_raw();
+            CORE.for_each_heap(|h| (*h).lock.acquire_raw());
+        }
         CORE.abandoned.acquire_raw();
         CORE.arenas.acquire_raw();
-        CORE.retired.acquire_raw();
     }
     extern "C" fn release() {
         // SAFETY: `prepare` took every lock in this process (parent) or in the
         // parent whose memory the child copied (child, which has one thread).
         unsafe {
-            CORE.retired.release_raw();
             CORE.arenas.release_raw();
             CORE.abandoned.release_raw();
+            CORE.for_each_heap(|h| (*h).lock.release_raw());
+            (*global_heap()).lock.release_raw();
             GLOBAL_HEAP.release_raw();
+            CORE.retired.release_raw();
         }
     }
     // SAFETY: the handlers are plain functions that only take and release our locks.

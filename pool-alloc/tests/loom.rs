@@ -247,3 +247,147 @@ fn arena_released_only_when_completely_free() {
         assert_all_returned(&core);
     });
 }
+
+/// The last live block of a listed pool, freed by another thread, gives the pool back under
+/// the owner's lock, while the owner exhausts its current pool and its slow path takes that
+/// same pool from its partial list. Either the pool is given back first (and the owner gets
+/// it from its cache, empty) or the owner takes it first (and the free lands on its remote
+/// list); no block is lost or handed out twice.
+#[test]
+fn last_remote_free_races_the_owners_slow_path() {
+    loom::model(|| {
+        let core = Arc::new(Core::new());
+        let h = core.new_heap();
+        let class = pool_alloc::__internal::NUM_CLASSES - 1; // 15 blocks per pool
+        let l = layout(class);
+        // SAFETY: `h` is this thread's heap.
+        let first: Vec<P> = (0..15).map(|_| P(unsafe { core.alloc(h, l) })).collect();
+        // The second pool becomes current with one block left; the first is full.
+        // SAFETY: as above.
+        let mut second: Vec<P> = (0..14).map(|_| P(unsafe { core.alloc(h, l) })).collect();
+        // SAFETY: owner frees: the first pool goes to the partial list with one live block.
+        unsafe {
+            for b in &first[1..] {
+                core.dealloc(h, b.0, l);
+            }
+        }
+        let last = first[0];
+        fill(last.0, 4);
+        let c2 = core.clone();
+        let t = thread::spawn(move || {
+            let mine = c2.new_heap();
+            check(last.0, 4);
+            // SAFETY: freed once, here.
+            unsafe {
+                c2.dealloc(mine, last.0, l);
+                c2.retire_heap(mine);
+            }
+        });
+        // SAFETY: `h` is ours: the second allocation takes the slow path.
+        unsafe {
+            for _ in 0..2 {
+                let p = core.alloc(h, l);
+                assert!(!p.is_null());
+                assert!(!second.iter().any(|b| b.0 == p), "live block handed out");
+                fill(p, 6);
+                second.push(P(p));
+            }
+        }
+        t.join().unwrap();
+        // SAFETY: as above.
+        unsafe {
+            for b in &second {
+                core.dealloc(h, b.0, l);
+            }
+            core.collect_heap(h);
+            core.retire_heap(h);
+        }
+        assert_all_returned(&core);
+    });
+}
+
+/// `collect()` on a third thread gives back an owner's pool whose last block another thread
+/// frees meanwhile, while the owner goes on freeing into its current pool. Whoever comes
+/// last gives the pool back; it is never given back twice or while a block is live.
+#[test]
+fn collect_from_another_thread_races_the_last_remote_free() {
+    loom::model(|| {
+        let core = Arc::new(Core::new());
+        let h = core.new_heap();
+        let class = pool_alloc::__internal::NUM_CLASSES - 1;
+        let l = layout(class);
+        // SAFETY: `h` is this thread's heap.
+        let first: Vec<P> = (0..15).map(|_| P(unsafe { core.alloc(h, l) })).collect();
+        // SAFETY: as above: the first pool is full, the second current.
+        let own = P(unsafe { core.alloc(h, l) });
+        // SAFETY: owner frees: the first pool goes to the partial list with one live block.
+        unsafe {
+            for b in &first[1..] {
+                core.dealloc(h, b.0, l);
+            }
+        }
+        let last = first[0];
+        fill(last.0, 2);
+        let c2 = core.clone();
+        let freer = thread::spawn(move || {
+            let mine = c2.new_heap();
+            check(last.0, 2);
+            // SAFETY: freed once, here.
+            unsafe {
+                c2.dealloc(mine, last.0, l);
+                c2.retire_heap(mine);
+            }
+        });
+        let c3 = core.clone();
+        let collector = thread::spawn(move || c3.collect());
+        fill(own.0, 3);
+        check(own.0, 3);
+        // SAFETY: freed once, here (the current pool: a plain push).
+        unsafe { core.dealloc(h, own.0, l) };
+        freer.join().unwrap();
+        collector.join().unwrap();
+        // The first pool went back (to the heap's cache or its arena): a collection from
+        // any thread leaves only the owner's current pool.
+        core.collect();
+        assert_eq!(core.stats().classes[class].pools, 1);
+        // SAFETY: `h` is ours.
+        unsafe {
+            core.collect_heap(h);
+            core.retire_heap(h);
+        }
+        assert_all_returned(&core);
+    });
+}
+
+/// A thread exits while another frees the last live block of its pool: whether the pool is
+/// still current (the exit drains it), or already abandoned (the free returns it), it goes
+/// back to its arena with no call.
+#[test]
+fn last_free_into_an_abandoned_pool_races_the_exit() {
+    loom::model(|| {
+        let core = Arc::new(Core::new());
+        let l = layout(1);
+        let c1 = core.clone();
+        let (tx, rx) = loom::sync::mpsc::channel::<P>();
+        let owner = thread::spawn(move || {
+            let h = c1.new_heap();
+            // SAFETY: `h` is this thread's heap.
+            let a = unsafe { c1.alloc(h, l) };
+            fill(a, 1);
+            tx.send(P(a)).unwrap();
+            // SAFETY: the thread exits.
+            unsafe { c1.retire_heap(h) };
+        });
+        let a = rx.recv().unwrap();
+        let h = core.new_heap();
+        check(a.0, 1);
+        // SAFETY: freed once, here; `h` is ours.
+        unsafe { core.dealloc(h, a.0, l) };
+        owner.join().unwrap();
+        let s = core.stats();
+        assert_eq!(s.classes[1].pools, 0, "{s}");
+        // SAFETY: `h` is ours.
+        unsafe { core.retire_heap(h) };
+        assert_all_returned(&core);
+    });
+}

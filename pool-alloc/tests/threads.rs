@@ -1,6 +1,7 @@
 //! Many threads: 8+ threads freeing each other's blocks, all-to-all; threads created and joined
 //! in a loop whose objects outlive them and are freed by other threads; allocation inside
-//! thread-local destructors. Each block carries a pattern checked before it is freed.
+//! thread-local destructors; memory an idle thread's blocks held comes back when other threads
+//! free them. Each block carries a pattern checked before it is freed.
 
 mod common;
 
@@ -355,4 +356,49 @@ fn threads_first_seen_in_a_pthread_key_destructor_are_retired() {
         after / MIB,
         warm / MIB
     );
+}
+
+/// A worker builds a large result, hands it to the main thread and stays alive but idle (it
+/// never allocates again). The main thread frees the result: the worker's pools must come
+/// back without the worker's help, all but its cache of empty pools at once, and those too
+/// on `collect()` from the main thread.
+#[test]
+fn an_idle_threads_pools_come_back_when_another_thread_frees_their_blocks() {
+    let _serial = serial();
+    GLOBAL.collect();
+    let before = GLOBAL.stats().bytes_mapped;
+    let (result_tx, result_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let worker = thread::spawn(move || {
+        let blocks: Vec<Box<[u8; 64]>> = (0..400_000).map(|i| Box::new([i as u8; 64])).collect();
+        result_tx.send(blocks).expect("main is alive");
+        let _ = done_rx.recv(); // idle until the end
+    });
+    let blocks = result_rx.recv().expect("the worker's result");
+    let built = GLOBAL.stats().bytes_mapped;
+    assert!(
+        built >= before + 20 * MIB,
+        "the result maps {} MiB",
+        (built - before) / MIB
+    );
+    assert!(blocks.iter().enumerate().all(|(i, b)| b[63] == i as u8));
+    drop(blocks);
+    // No call: the worker's cache of empty pools (1 MiB), its current pools and up to
+    // eight free arenas kept against thrashing may stay mapped.
+    let freed = GLOBAL.stats().bytes_mapped;
+    assert!(
+        freed <= before + 12 * MIB,
+        "{} MiB still mapped after the idle worker's {} MiB were freed",
+        (freed - before) / MIB,
+        (built - before) / MIB
+    );
+    GLOBAL.collect(); // from the main thread, not the worker
+    let collected = GLOBAL.stats().bytes_mapped;
+    assert!(
+        collected <= before + 2 * MIB,
+        "{} MiB still mapped after collect()",
+        (collected - before) / MIB
+    );
+    done_tx.send(()).expect("the worker waits");
+    worker.join().expect("the worker");
 }
