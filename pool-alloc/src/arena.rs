@@ -15,26 +15,14 @@
 //! completely free arena, spare included, and purges the free pools of the others
 //! with `madvise(MADV_DONTNEED)`.
 
-use crate::heap::Heap;
-use crate::os::{self, ARENA_SIZE};
-use crate::pool::{POOL_SIZE, Pool, PoolState};
+use crate::os;
+use crate::pool::{HeapId, Pool, PoolState};
 use crate::size_class::NUM_CLASSES;
 use crate::stats::ClassStats;
+use crate::tunables::{ARENA_SIZE, DEFAULT_DECAY, MAX_FREE_ARENAS, POOL_SIZE};
 use core::ptr;
 use core::time::Duration;
 use std::time::Instant;
-
-/// How long a completely free arena beyond the spare stays mapped before it is
-/// unmapped at the next arena event (0 = at once, pymalloc's policy). A short
-/// delay keeps a program that frees and re-allocates megabytes in a loop from
-/// paying `munmap`, `mmap` and page faults every round.
-pub(crate) const DEFAULT_DECAY: Duration = Duration::from_millis(50);
-
-/// The most completely free arenas that stay mapped while they decay. One more becoming free
-/// is unmapped at once, so that after a mass free the memory goes back to the OS without
-/// waiting for a later arena event (which a program that carries on lightly may never
-/// cause): at most this many MiB of free arenas stay mapped.
-pub(crate) const MAX_FREE_ARENAS: usize = 8;
 
 const POOLS: usize = ARENA_SIZE / POOL_SIZE;
 const _: () = assert!(POOLS == 64);
@@ -117,7 +105,7 @@ impl Arenas {
 
     /// Takes a free pool, initialised for `class` and owned by `owner`; null when
     /// the OS refuses memory.
-    pub(crate) fn alloc_pool(&mut self, class: usize, owner: *mut Heap) -> *mut Pool {
+    pub(crate) fn alloc_pool(&mut self, class: usize, owner: *mut HeapId) -> *mut Pool {
         // SAFETY: every arena in the list is mapped and its header initialised;
         // we hold the arena lock.
         unsafe {

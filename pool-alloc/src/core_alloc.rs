@@ -12,23 +12,16 @@
 //! allocator or building a `Vec`.
 
 use crate::arena::Arenas;
-use crate::heap::{Freed, Heap, alloc_fast, dealloc_fast, kind};
+use crate::heap::{Freed, Heap, HeapKind, alloc_fast, dealloc_fast};
 use crate::lock::Lock;
 use crate::pool::{Pool, PoolList, PoolState};
 use crate::size_class::{NUM_CLASSES, class_size, route};
 use crate::stats::{ClassStats, Stats};
 use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
+use crate::tunables::ARENA_SIZE;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
 use std::alloc::System;
-
-/// How many full pools the slow path inspects for remote frees before taking a new pool.
-const FULL_SCAN: usize = 4;
-/// Empty pools a heap keeps (1 MiB) before giving emptied pools back to their
-/// arenas: a program that frees and re-allocates a batch in a loop then does not
-/// take the arena lock and re-initialise pools every round. `collect()` and
-/// thread exit give them all back.
-pub(crate) const MAX_CACHED_EMPTY: u32 = 64;
 
 /// The allocator state shared by all heaps.
 #[doc(hidden)]
@@ -149,7 +142,7 @@ impl Core {
         // SAFETY: `h` is valid, unaliased memory for a heap; it is published under the
         // retired lock, which `fork`'s `prepare` holds while it locks every heap.
         unsafe {
-            ptr::write(h, Heap::new(self.empty_pool(), kind::REAL));
+            ptr::write(h, Heap::new(self.empty_pool(), HeapKind::Real));
             let _r = self.retired.lock();
             (*h).next_all = self.heaps.load(Ordering::Relaxed);
             self.heaps.store(h, Ordering::Release);
@@ -179,23 +172,7 @@ impl Core {
         unsafe {
             {
                 let _g = (*heap).lock.lock();
-                for c in 0..NUM_CLASSES {
-                    let cur = (*heap).current[c];
-                    (*heap).current[c] = self.empty_pool();
-                    if cur != self.empty_pool() {
-                        self.abandon_or_free(cur);
-                    }
-                    for list in [&raw mut (*heap).partial[c], &raw mut (*heap).full[c]] {
-                        loop {
-                            let p = (*list).pop_front();
-                            if p.is_null() {
-                                break;
-                            }
-                            self.abandon_or_free(p);
-                        }
-                    }
-                }
-                (*heap).cached_empty = 0;
+                Heap::drain_pools(heap, self.empty_pool(), |p| self.abandon_or_free(p));
             }
             let mut r = self.retired.lock();
             (*heap).next_retired = r.head;
@@ -244,7 +221,7 @@ impl Core {
             let p = ab[class].pop_front();
             if !p.is_null() {
                 self.abandoned_count.fetch_sub(1, Ordering::Relaxed);
-                (*p).owner.store(heap, Ordering::Relaxed);
+                (*p).owner.store(Heap::id(heap), Ordering::Relaxed);
                 Pool::set_state(p, PoolState::Current);
             }
             p
@@ -380,40 +357,13 @@ impl Core {
         unsafe { System.dealloc(p, layout) }
     }
 
-    /// Makes `p` the heap's current pool for `class` and pops a block from it.
-    unsafe fn install(
-        &self,
-        heap: *mut Heap,
-        class: usize,
-        p: *mut Pool,
-        zero: bool,
-    ) -> (*mut u8, bool) {
-        // SAFETY: the heap owns `p`, which is in no list; we hold the heap's lock.
-        unsafe {
-            Pool::set_state(p, PoolState::Current);
-            (*heap).current[class] = p;
-            if (*p).used.load(Ordering::Relaxed) == 0 && !(*p).free.is_null() {
-                Pool::reset_empty(p);
-            }
-            if zero && (*p).zeroed {
-                let b = Pool::bump_one(p);
-                if !b.is_null() {
-                    return (b, true);
-                }
-            }
-            if (*p).free.is_null() && !Pool::carve(p) {
-                Pool::drain_remote(p);
-            }
-            (alloc_fast(heap, class), false)
-        }
-    }
-
     /// The allocation slow path: the current pool of `class` has no free block.
-    /// Returns the block (null when out of memory) and whether it is known zero.
+    /// Returns the block (null when out of memory, or when `heap` is a thread's
+    /// sentinel, which the global wrapper handles) and whether it is known zero.
     ///
     /// # Safety
     ///
-    /// As for [`Core::alloc`] (`heap` may also be a thread sentinel under the global allocator).
+    /// As for [`Core::alloc`] (`heap` may also be a thread sentinel).
     #[cold]
     #[inline(never)]
     pub(crate) unsafe fn alloc_slow(
@@ -422,43 +372,20 @@ impl Core {
         class: usize,
         zero: bool,
     ) -> (*mut u8, bool) {
-        // SAFETY: the heap is ours; every pool we touch is owned by it.
+        // SAFETY: the heap is ours; every pool we touch is owned by it or taken for it.
         unsafe {
-            #[cfg(not(loom))]
-            if (*heap).kind != kind::REAL {
-                return crate::thread::alloc_unowned(heap, class, zero);
+            if (*heap).kind != HeapKind::Real {
+                return (ptr::null_mut(), false);
             }
             let _g = (*heap).lock.lock();
-            let cur = (*heap).current[class];
-            if cur != self.empty_pool() {
-                if zero && (*cur).zeroed {
-                    let b = Pool::bump_one(cur);
-                    if !b.is_null() {
-                        return (b, true);
-                    }
-                }
-                if Pool::carve(cur) || Pool::drain_remote(cur) > 0 {
-                    return (alloc_fast(heap, class), false);
-                }
-                (*heap).current[class] = self.empty_pool();
-                self.park_full(heap, cur);
+            let arenas = &self.arenas;
+            let got = Heap::refill_current(heap, class, zero, self.empty_pool(), arenas);
+            if !got.0.is_null() {
+                return got;
             }
-            let p = (*heap).partial[class].pop_front();
+            let p = Heap::take_listed(heap, class);
             if !p.is_null() {
-                if (*p).used.load(Ordering::Relaxed) == 0 {
-                    (*heap).cached_empty = (*heap).cached_empty.saturating_sub(1);
-                }
-                return self.install(heap, class, p, zero);
-            }
-            for _ in 0..FULL_SCAN {
-                let p = (*heap).full[class].pop_front();
-                if p.is_null() {
-                    break;
-                }
-                if Pool::drain_remote(p) > 0 {
-                    return self.install(heap, class, p, zero);
-                }
-                (*heap).full[class].push_back(p);
+                return Heap::install(heap, class, p, zero);
             }
             loop {
                 let p = self.adopt(class, heap);
@@ -467,38 +394,20 @@ impl Core {
                 }
                 Pool::drain_remote(p);
                 if !(*p).free.is_null() || (*p).bump < (*p).end {
-                    return self.install(heap, class, p, zero);
+                    return Heap::install(heap, class, p, zero);
                 }
-                self.park_full(heap, p);
+                Heap::park_full(heap, p, arenas);
             }
-            let p = self.arenas.lock().alloc_pool(class, heap);
+            let p = self.arenas.lock().alloc_pool(class, Heap::id(heap));
             if p.is_null() {
                 return (ptr::null_mut(), false);
             }
-            self.install(heap, class, p, zero)
+            Heap::install(heap, class, p, zero)
         }
     }
 
-    /// Puts a pool with no free block the owner knows of in the heap's full list. A free
-    /// that saw it current pushed its block as usual: if that was the last live one, no one
-    /// else will give the pool back, so this does.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds `heap`'s lock; the heap owns `pool`, which is in no list.
-    unsafe fn park_full(&self, heap: *mut Heap, pool: *mut Pool) {
-        // SAFETY: per the contract.
-        unsafe {
-            Pool::set_state(pool, PoolState::Full);
-            (*heap).full[(*pool).class as usize].push_back(pool);
-            if Pool::is_all_free(pool) {
-                self.give_back(heap, pool);
-            }
-        }
-    }
-
-    /// The owner's free slow path: frees `block` into `pool`, which is full, or not current
-    /// and `block` is its last live block.
+    /// The owner's free slow path: `pool` is full, or not current and `block` is its last
+    /// live block.
     ///
     /// # Safety
     ///
@@ -506,36 +415,10 @@ impl Core {
     #[cold]
     #[inline(never)]
     pub(crate) unsafe fn free_slow(&self, heap: *mut Heap, pool: *mut Pool, block: *mut u8) {
-        // SAFETY: the heap owns the pool, which is in the list its state names; no one else
-        // changes a pool of ours with a live block (ours).
+        // SAFETY: per the contract.
         unsafe {
             let _g = (*heap).lock.lock();
-            let b = block.cast::<crate::pool::Block>();
-            (*b).next = (*pool).free;
-            (*pool).free = b;
-            Pool::add_used(pool, -1);
-            let class = (*pool).class as usize;
-            let empty = (*pool).used.load(Ordering::Relaxed) == 0;
-            let keep = empty && (*heap).cached_empty < MAX_CACHED_EMPTY;
-            if keep {
-                (*heap).cached_empty += 1;
-            }
-            match Pool::state(pool) {
-                PoolState::Full => {
-                    (*heap).full[class].remove(pool);
-                    if empty && !keep {
-                        self.arenas.lock().free_pool(pool);
-                    } else {
-                        Pool::set_state(pool, PoolState::Partial);
-                        (*heap).partial[class].push_back(pool);
-                    }
-                }
-                PoolState::Partial if empty && !keep => {
-                    (*heap).partial[class].remove(pool);
-                    self.arenas.lock().free_pool(pool);
-                }
-                _ => {}
-            }
+            Heap::free_owned(heap, pool, block, &self.arenas);
         }
     }
 
@@ -554,7 +437,7 @@ impl Core {
         // long as the core. Under the lock of the pool's list its state and owner are stable.
         unsafe {
             loop {
-                let owner = (*pool).owner.load(Ordering::Acquire);
+                let owner = Heap::from_id((*pool).owner.load(Ordering::Acquire));
                 if owner.is_null() {
                     // Abandoned: `owner` changes only under this lock while a block is live.
                     let mut ab = self.abandoned.lock();
@@ -572,73 +455,16 @@ impl Core {
                     break;
                 }
                 let _g = (*owner).lock.lock();
-                if (*pool).owner.load(Ordering::Relaxed) != owner {
+                if (*pool).owner.load(Ordering::Relaxed) != Heap::id(owner) {
                     continue; // abandoned meanwhile
                 }
                 if !Pool::is(pool, PoolState::Current) && Pool::is_last_live(pool) {
-                    self.give_back(owner, pool);
+                    Heap::give_back(owner, pool, &self.arenas);
                     return;
                 }
                 break;
             }
             Pool::publish_remote(pool, block);
-        }
-    }
-
-    /// Takes a listed pool with no live block out of `heap`: into the heap's cache of empty
-    /// pools while it has room, else back to its arena.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds `heap`'s lock; `pool` is in one of its lists and no block of it is
-    /// live (but perhaps the caller's, which it then forgets).
-    unsafe fn give_back(&self, heap: *mut Heap, pool: *mut Pool) {
-        // SAFETY: per the contract.
-        unsafe {
-            let class = (*pool).class as usize;
-            match Pool::state(pool) {
-                PoolState::Full => (*heap).full[class].remove(pool),
-                _ => (*heap).partial[class].remove(pool),
-            }
-            Pool::forget_blocks(pool);
-            if (*heap).cached_empty < MAX_CACHED_EMPTY {
-                (*heap).cached_empty += 1;
-                Pool::set_state(pool, PoolState::Partial);
-                (*heap).partial[class].push_back(pool);
-            } else {
-                self.arenas.lock().free_pool(pool);
-            }
-        }
-    }
-
-    /// Gives back every listed pool of `heap` with no live block (the cached empty ones
-    /// too), from any thread.
-    ///
-    /// # Safety
-    ///
-    /// `heap` is a heap of this core.
-    unsafe fn reclaim_free_pools(&self, heap: *mut Heap) {
-        // SAFETY: the lists are ours under the heap's lock; a pool with no live block is
-        // not touched by its owner.
-        unsafe {
-            let _g = (*heap).lock.lock();
-            for c in 0..NUM_CLASSES {
-                for list in [&raw mut (*heap).partial[c], &raw mut (*heap).full[c]] {
-                    let mut p = (*list).head;
-                    while !p.is_null() {
-                        let next = (*p).next;
-                        if Pool::is_all_free(p) {
-                            if (*p).used.load(Ordering::Relaxed) == 0 {
-                                (*heap).cached_empty = (*heap).cached_empty.saturating_sub(1);
-                            }
-                            (*list).remove(p);
-                            Pool::forget_blocks(p);
-                            self.arenas.lock().free_pool(p);
-                        }
-                        p = next;
-                    }
-                }
-            }
         }
     }
 
@@ -648,42 +474,10 @@ impl Core {
     ///
     /// `heap` is a real heap of this core used by the calling thread alone.
     pub unsafe fn collect_heap(&self, heap: *mut Heap) {
-        // SAFETY: the heap and its pools are ours, its lists under its lock.
+        // SAFETY: per the contract; its lists under its lock.
         unsafe {
             let _g = (*heap).lock.lock();
-            for c in 0..NUM_CLASSES {
-                let cur = (*heap).current[c];
-                if cur != self.empty_pool() {
-                    Pool::drain_remote(cur);
-                    if (*cur).used.load(Ordering::Relaxed) == 0 {
-                        (*heap).current[c] = self.empty_pool();
-                        self.arenas.lock().free_pool(cur);
-                    }
-                }
-                for full in [false, true] {
-                    let list = if full {
-                        &raw mut (*heap).full[c]
-                    } else {
-                        &raw mut (*heap).partial[c]
-                    };
-                    let mut p = (*list).head;
-                    while !p.is_null() {
-                        let next = (*p).next;
-                        Pool::drain_remote(p);
-                        if (*p).used.load(Ordering::Relaxed) == 0 {
-                            (*list).remove(p);
-                            self.arenas.lock().free_pool(p);
-                        } else if full && !(*p).free.is_null() {
-                            (*list).remove(p);
-                            Pool::set_state(p, PoolState::Partial);
-                            (*heap).partial[c].push_back(p);
-                        }
-                        p = next;
-                    }
-                }
-            }
-            // Every empty pool of the partial lists went back just now.
-            (*heap).cached_empty = 0;
+            Heap::collect(heap, self.empty_pool(), &self.arenas);
         }
     }
 
@@ -692,8 +486,13 @@ impl Core {
     /// heap's current pools and the blocks on its own free lists wait for its owner's
     /// [`Core::collect_heap`].)
     pub fn collect(&self) {
-        // SAFETY: every heap of the list is a heap of this core.
-        self.for_each_heap(|h| unsafe { self.reclaim_free_pools(h) });
+        self.for_each_heap(|h| {
+            // SAFETY: every heap of the list is a heap of this core; its lists under its lock.
+            unsafe {
+                let _g = (*h).lock.lock();
+                Heap::reclaim_free_pools(h, &self.arenas);
+            }
+        });
         {
             let mut ab = self.abandoned.lock();
             for list in ab.iter_mut() {
@@ -737,7 +536,7 @@ impl Core {
         let small = classes.iter().map(|c| c.block_size * c.blocks_in_use).sum();
         Stats {
             small_bytes_in_use: small,
-            bytes_mapped: arenas * crate::os::ARENA_SIZE,
+            bytes_mapped: arenas * ARENA_SIZE,
             arenas,
             arenas_high_water: high,
             arenas_released: released,

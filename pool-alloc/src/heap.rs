@@ -21,25 +21,31 @@
 //! fast path touches a pool only to free a block of it, and frees a list pool's
 //! last block under the lock.
 //!
-//! Slow path ([`Core::alloc_slow`](crate::core_alloc::Core)): carve more blocks
-//! of the current pool, take its remote frees, take a partial pool, look at a
-//! few full pools for remote frees, adopt an abandoned pool, and finally take a
-//! fresh pool from an arena.
+//! The heap's list transitions ([`Heap`]'s associated functions, each called with
+//! the heap's lock held) are the per-heap slow path; the core
+//! ([`Core::alloc_slow`](crate::core_alloc::Core)) strings them together with the
+//! shared state: refill the current pool (carve more blocks, take its remote
+//! frees), else take a partial pool, else a full pool with remote frees, else
+//! adopt an abandoned pool, else take a fresh pool from an arena.
 
+use crate::arena::Arenas;
 use crate::lock::Lock;
-use crate::pool::{Block, Pool, PoolList, PoolState};
+use crate::pool::{Block, HeapId, Pool, PoolList, PoolState};
 use crate::size_class::NUM_CLASSES;
 use crate::sync::Ordering;
+use crate::tunables::{FULL_SCAN, MAX_CACHED_EMPTY};
 use core::ptr;
 
 /// What a heap is, for the slow path.
-pub(crate) mod kind {
+#[repr(u8)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum HeapKind {
     /// A real heap that owns pools.
-    pub(crate) const REAL: u8 = 0;
+    Real,
     /// The sentinel of a thread that has no heap yet.
-    pub(crate) const UNINIT: u8 = 1;
+    Uninit,
     /// The sentinel of a thread whose heap was torn down with its TLS.
-    pub(crate) const DEAD: u8 = 2;
+    Dead,
 }
 
 /// A per-thread heap.
@@ -48,8 +54,7 @@ pub struct Heap {
     pub(crate) current: [*mut Pool; NUM_CLASSES],
     pub(crate) partial: [PoolList; NUM_CLASSES],
     pub(crate) full: [PoolList; NUM_CLASSES],
-    /// One of [`kind`]'s values.
-    pub(crate) kind: u8,
+    pub(crate) kind: HeapKind,
     /// Empty pools kept in partial lists instead of going back to their arenas.
     pub(crate) cached_empty: u32,
     /// Link in the core's list of retired heaps.
@@ -100,13 +105,13 @@ macro_rules! heap_init {
 impl Heap {
     /// A heap of the given kind with no pools; `empty` is the sentinel pool.
     #[cfg(not(loom))]
-    pub(crate) const fn new(empty: *mut Pool, kind: u8) -> Self {
+    pub(crate) const fn new(empty: *mut Pool, kind: HeapKind) -> Self {
         heap_init!(empty, kind)
     }
 
     /// A heap of the given kind with no pools (loom: locks are not `const`).
     #[cfg(loom)]
-    pub(crate) fn new(empty: *mut Pool, kind: u8) -> Self {
+    pub(crate) fn new(empty: *mut Pool, kind: HeapKind) -> Self {
         heap_init!(empty, kind)
     }
 
@@ -124,9 +129,315 @@ impl Heap {
             (*heap).current = [empty; NUM_CLASSES];
             (*heap).partial = [PoolList::EMPTY; NUM_CLASSES];
             (*heap).full = [PoolList::EMPTY; NUM_CLASSES];
-            (*heap).kind = kind::REAL;
+            (*heap).kind = HeapKind::Real;
             (*heap).cached_empty = 0;
             (*heap).next_retired = ptr::null_mut();
+        }
+    }
+
+    /// The heap as its pools name their owner.
+    #[inline(always)]
+    pub(crate) fn id(heap: *mut Heap) -> *mut HeapId {
+        heap.cast()
+    }
+
+    /// The heap a pool names as its owner.
+    pub(crate) fn from_id(id: *mut HeapId) -> *mut Heap {
+        id.cast()
+    }
+
+    // ---- List transitions: each is called with the heap's lock held -----------------
+
+    /// Makes `p`, owned by the heap and in no list, its current pool for `class` and pops a
+    /// block from it; returns the block (null if the pool has none) and whether it is known
+    /// zero (`zero`: the caller wants a zeroed block).
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the heap's lock and is its owner.
+    pub(crate) unsafe fn install(
+        heap: *mut Heap,
+        class: usize,
+        p: *mut Pool,
+        zero: bool,
+    ) -> (*mut u8, bool) {
+        // SAFETY: per the contract.
+        unsafe {
+            Pool::set_state(p, PoolState::Current);
+            (*heap).current[class] = p;
+            if (*p).used.load(Ordering::Relaxed) == 0 && !(*p).free.is_null() {
+                Pool::reset_empty(p);
+            }
+            if zero && (*p).zeroed {
+                let b = Pool::bump_one(p);
+                if !b.is_null() {
+                    return (b, true);
+                }
+            }
+            if (*p).free.is_null() && !Pool::carve(p) {
+                Pool::drain_remote(p);
+            }
+            (alloc_fast(heap, class), false)
+        }
+    }
+
+    /// Refills the current pool of `class` (carves more blocks, takes its remote frees) and
+    /// pops a block; if it has none left, parks it in the full list and returns null.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::install`].
+    pub(crate) unsafe fn refill_current(
+        heap: *mut Heap,
+        class: usize,
+        zero: bool,
+        empty: *mut Pool,
+        arenas: &Lock<Arenas>,
+    ) -> (*mut u8, bool) {
+        // SAFETY: per the contract.
+        unsafe {
+            let cur = (*heap).current[class];
+            if cur == empty {
+                return (ptr::null_mut(), false);
+            }
+            if zero && (*cur).zeroed {
+                let b = Pool::bump_one(cur);
+                if !b.is_null() {
+                    return (b, true);
+                }
+            }
+            if Pool::carve(cur) || Pool::drain_remote(cur) > 0 {
+                return (alloc_fast(heap, class), false);
+            }
+            (*heap).current[class] = empty;
+            Heap::park_full(heap, cur, arenas);
+            (ptr::null_mut(), false)
+        }
+    }
+
+    /// A pool of `class` to allocate from: a partial one, else a full one that received
+    /// remote frees (up to [`FULL_SCAN`] looked at); taken out of its list. Null if none.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::install`].
+    pub(crate) unsafe fn take_listed(heap: *mut Heap, class: usize) -> *mut Pool {
+        // SAFETY: per the contract.
+        unsafe {
+            let p = (*heap).partial[class].pop_front();
+            if !p.is_null() {
+                if (*p).used.load(Ordering::Relaxed) == 0 {
+                    (*heap).cached_empty = (*heap).cached_empty.saturating_sub(1);
+                }
+                return p;
+            }
+            for _ in 0..FULL_SCAN {
+                let p = (*heap).full[class].pop_front();
+                if p.is_null() {
+                    break;
+                }
+                if Pool::drain_remote(p) > 0 {
+                    return p;
+                }
+                (*heap).full[class].push_back(p);
+            }
+            ptr::null_mut()
+        }
+    }
+
+    /// Puts a pool with no free block the owner knows of in the full list. A free that saw
+    /// it current pushed its block as usual: if that was the last live one, no one else will
+    /// give the pool back, so this does.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::install`]; the heap owns `pool`, which is in no list.
+    pub(crate) unsafe fn park_full(heap: *mut Heap, pool: *mut Pool, arenas: &Lock<Arenas>) {
+        // SAFETY: per the contract.
+        unsafe {
+            Pool::set_state(pool, PoolState::Full);
+            (*heap).full[(*pool).class as usize].push_back(pool);
+            if Pool::is_all_free(pool) {
+                Heap::give_back(heap, pool, arenas);
+            }
+        }
+    }
+
+    /// The owner frees `block` into `pool`, which is full, or not current with `block` its
+    /// last live block: the pool moves to the partial list, or goes back to its arena when
+    /// it is empty and the heap's cache of empty pools is full.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::install`]; the heap owns `pool` and `block` is a live block of it.
+    pub(crate) unsafe fn free_owned(
+        heap: *mut Heap,
+        pool: *mut Pool,
+        block: *mut u8,
+        arenas: &Lock<Arenas>,
+    ) {
+        // SAFETY: per the contract; no one else changes a pool of ours with a live block.
+        unsafe {
+            let b = block.cast::<Block>();
+            (*b).next = (*pool).free;
+            (*pool).free = b;
+            Pool::add_used(pool, -1);
+            let class = (*pool).class as usize;
+            let empty = (*pool).used.load(Ordering::Relaxed) == 0;
+            let keep = empty && (*heap).cached_empty < MAX_CACHED_EMPTY;
+            if keep {
+                (*heap).cached_empty += 1;
+            }
+            match Pool::state(pool) {
+                PoolState::Full => {
+                    (*heap).full[class].remove(pool);
+                    if empty && !keep {
+                        arenas.lock().free_pool(pool);
+                    } else {
+                        Pool::set_state(pool, PoolState::Partial);
+                        (*heap).partial[class].push_back(pool);
+                    }
+                }
+                PoolState::Partial if empty && !keep => {
+                    (*heap).partial[class].remove(pool);
+                    arenas.lock().free_pool(pool);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Takes a listed pool with no live block out of the heap (from any thread): into the
+    /// heap's cache of empty pools while it has room, else back to its arena.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the heap's lock; `pool` is in one of its lists and no block of it is
+    /// live (but perhaps the caller's, which it then forgets).
+    pub(crate) unsafe fn give_back(heap: *mut Heap, pool: *mut Pool, arenas: &Lock<Arenas>) {
+        // SAFETY: per the contract.
+        unsafe {
+            let class = (*pool).class as usize;
+            match Pool::state(pool) {
+                PoolState::Full => (*heap).full[class].remove(pool),
+                _ => (*heap).partial[class].remove(pool),
+            }
+            Pool::forget_blocks(pool);
+            if (*heap).cached_empty < MAX_CACHED_EMPTY {
+                (*heap).cached_empty += 1;
+                Pool::set_state(pool, PoolState::Partial);
+                (*heap).partial[class].push_back(pool);
+            } else {
+                arenas.lock().free_pool(pool);
+            }
+        }
+    }
+
+    /// Gives back every listed pool with no live block (the cached empty ones too) to its
+    /// arena, from any thread.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the heap's lock.
+    pub(crate) unsafe fn reclaim_free_pools(heap: *mut Heap, arenas: &Lock<Arenas>) {
+        // SAFETY: per the contract; a pool with no live block is not touched by its owner.
+        unsafe {
+            for c in 0..NUM_CLASSES {
+                for list in [&raw mut (*heap).partial[c], &raw mut (*heap).full[c]] {
+                    let mut p = (*list).head;
+                    while !p.is_null() {
+                        let next = (*p).next;
+                        if Pool::is_all_free(p) {
+                            if (*p).used.load(Ordering::Relaxed) == 0 {
+                                (*heap).cached_empty = (*heap).cached_empty.saturating_sub(1);
+                            }
+                            (*list).remove(p);
+                            Pool::forget_blocks(p);
+                            arenas.lock().free_pool(p);
+                        }
+                        p = next;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The owner's collection: takes every pool's remote frees, gives empty pools (current
+    /// ones included) back to their arenas, and moves full pools with free blocks to the
+    /// partial list.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::install`].
+    pub(crate) unsafe fn collect(heap: *mut Heap, empty: *mut Pool, arenas: &Lock<Arenas>) {
+        // SAFETY: per the contract.
+        unsafe {
+            for c in 0..NUM_CLASSES {
+                let cur = (*heap).current[c];
+                if cur != empty {
+                    Pool::drain_remote(cur);
+                    if (*cur).used.load(Ordering::Relaxed) == 0 {
+                        (*heap).current[c] = empty;
+                        arenas.lock().free_pool(cur);
+                    }
+                }
+                for full in [false, true] {
+                    let list = if full {
+                        &raw mut (*heap).full[c]
+                    } else {
+                        &raw mut (*heap).partial[c]
+                    };
+                    let mut p = (*list).head;
+                    while !p.is_null() {
+                        let next = (*p).next;
+                        Pool::drain_remote(p);
+                        if (*p).used.load(Ordering::Relaxed) == 0 {
+                            (*list).remove(p);
+                            arenas.lock().free_pool(p);
+                        } else if full && !(*p).free.is_null() {
+                            (*list).remove(p);
+                            Pool::set_state(p, PoolState::Partial);
+                            (*heap).partial[c].push_back(p);
+                        }
+                        p = next;
+                    }
+                }
+            }
+            // Every empty pool of the partial lists went back just now.
+            (*heap).cached_empty = 0;
+        }
+    }
+
+    /// Takes every pool out of the heap (a retiring thread's), current ones first, and hands
+    /// each to `f`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::install`].
+    pub(crate) unsafe fn drain_pools(
+        heap: *mut Heap,
+        empty: *mut Pool,
+        mut f: impl FnMut(*mut Pool),
+    ) {
+        // SAFETY: per the contract.
+        unsafe {
+            for c in 0..NUM_CLASSES {
+                let cur = (*heap).current[c];
+                (*heap).current[c] = empty;
+                if cur != empty {
+                    f(cur);
+                }
+                for list in [&raw mut (*heap).partial[c], &raw mut (*heap).full[c]] {
+                    loop {
+                        let p = (*list).pop_front();
+                        if p.is_null() {
+                            break;
+                        }
+                        f(p);
+                    }
+                }
+            }
+            (*heap).cached_empty = 0;
         }
     }
 }
@@ -175,7 +486,7 @@ pub(crate) unsafe fn dealloc_fast(heap: *mut Heap, p: *mut u8) -> Freed {
     // SAFETY: the block is live, so its pool is assigned; if we own it, its
     // plain fields are ours.
     unsafe {
-        if (*pool).owner.load(Ordering::Relaxed) == heap {
+        if (*pool).owner.load(Ordering::Relaxed) == Heap::id(heap) {
             let u = (*pool).used.load(Ordering::Relaxed).wrapping_sub(1);
             if !Pool::is(pool, PoolState::Current) && (u == 0 || Pool::is(pool, PoolState::Full)) {
                 return Freed::Owner(pool);

@@ -6,6 +6,9 @@
 //!
 //! ## Layers
 //!
+//! Each file is one concern; the dependencies run one way (`thread` → `core_alloc` →
+//! `heap` → `arena` → `pool` → `os`), and every tunable is in `tunables.rs`.
+//!
 //! * **Size classes** (`size_class.rs`): requests up to 1 KiB with alignment up
 //!   to 128 are served from 40 classes (16-byte steps to 512, 64-byte steps to
 //!   1024). One function, `route(size, align)`, is used by `alloc`, `dealloc`
@@ -13,43 +16,51 @@
 //!   lookup. Everything else goes to the system allocator.
 //! * **Pools** (`pool.rs`): 16 KiB, aligned to 16 KiB, one class each. A header,
 //!   then blocks carved lazily (a page's worth at a time) into a LIFO free
-//!   list. A block's pool is found by masking its address.
-//! * **Arenas** (`arena.rs`, `os.rs`): 1 MiB `mmap`s aligned to 1 MiB, 63 pools
+//!   list. A block's pool is found by masking its address. The pool states and
+//!   who may change them are one table there (`PoolState`).
+//! * **Arenas** (`arena.rs`, `os.rs`): 1 MiB mappings aligned to 1 MiB, 63 pools
 //!   each (pool 0 holds the arena header with free/zero bitmaps). pymalloc's
-//!   policy: new pools come from the most-used arena with room, completely free
+//!   policy: new pools come from the most-used arena with room (arenas are
+//!   bucketed by free-pool count, so that choice is O(1)), completely free
 //!   arenas are unmapped with one kept as a spare, `collect()` unmaps them all
-//!   and purges free pools with `madvise(MADV_DONTNEED)`. One refinement
-//!   against thrashing: a free arena beyond the spare is unmapped once it has
-//!   stayed free for 50 ms (checked at the next arena event), so a loop that
-//!   frees and re-allocates megabytes does not pay `munmap`, `mmap` and page
-//!   faults every round.
+//!   and purges free pools. Against thrashing, up to 8 free arenas beyond the
+//!   spare stay mapped for 50 ms (checked at the next arena event); a ninth is
+//!   unmapped at once. `os.rs` is the only platform-specific file.
 //! * **Heaps** (`heap.rs`): one per thread. Each class has a current pool, a
 //!   partial list and a full list. The fast path pops or pushes the current
 //!   pool's free list with plain loads and stores, no lock and no atomic
 //!   read-modify-write. A free from another thread is one CAS push onto the
-//!   pool's `remote` list, which the owner takes with one `swap` when its own
-//!   list is empty; the list's length rides in the head pointer's top 16 bits,
-//!   so the owner does not walk blocks still hot in the freeing thread's
-//!   cache. A pool that empties goes back to its arena, except that a heap
-//!   keeps up to 64 empty pools (1 MiB) for reuse; `collect()` and thread exit
-//!   return those too.
+//!   pool's `remote` list, which the owner takes in one step when its own
+//!   list is empty; the list's length rides in the head word, so the owner does
+//!   not walk blocks still hot in the freeing thread's cache. A heap keeps up to
+//!   64 empty pools (1 MiB) for reuse; other emptied pools go back to their arenas.
+//!   Each heap has a lock for its lists, taken by its owner's slow paths and by
+//!   the other threads that give its pools back (next point).
+//! * **Memory back without the owner**: a pool's last live block freed by
+//!   another thread gives the pool back at once (to the owner's cache of empty
+//!   pools, or its arena): an idle or exited owner keeps nothing. The head word
+//!   of the remote list carries a flag saying the pool is in a list, so the
+//!   freer decides from the word its CAS checks and cannot race the owner moving
+//!   the pool. `collect()` from any thread gives back every heap's pools with no
+//!   live block.
 //! * **Core** (`core_alloc.rs`): the shared state (arenas behind a lock,
-//!   abandoned pools, retired heaps, large-allocation counters) and the slow
-//!   paths. It is an ordinary value: tests, Miri and loom build their own.
+//!   abandoned pools, retired heaps, the list of every heap, large-allocation
+//!   counters) and the slow paths that string the heaps' list transitions
+//!   together with it. It is an ordinary value: tests, Miri and loom build their
+//!   own.
 //! * **Threads** (`thread.rs`): a `const` `thread_local!` heap pointer that
-//!   starts at a sentinel heap (so the fast path has no init check), a guard
-//!   whose destructor abandons the thread's live pools at exit (other threads
-//!   free into them and adopt them), a locked heap for allocations during and
-//!   after TLS teardown, and `pthread_atfork` handlers so a forked child can
-//!   allocate.
+//!   starts at a sentinel heap (so the fast path has no init check; the core
+//!   returns null for a sentinel and this layer makes the thread's heap), a
+//!   `pthread_key` destructor (a thread-local guard elsewhere) that abandons the
+//!   thread's live pools at exit, a locked heap for allocations during and after
+//!   TLS teardown, and `pthread_atfork` handlers so a forked child can allocate.
 //! * **Locks** (`lock.rs`): a spin-then-yield lock that never allocates (no
 //!   parking table), used on slow paths only.
 //! * **Stats** (`stats.rs`): `PoolAlloc::stats()` walks the arenas under the
-//!   arena lock. Per-pool `used` counts are owner-written relaxed atomics, so
-//!   the fast path pays nothing extra; a block freed by another thread counts
-//!   as in use until its owner takes the remote list, and pools are read one by
-//!   one while other threads run, so the snapshot is exact only when the
-//!   process is quiescent.
+//!   arena lock. Per-pool `used` counts are owner-written atomics, so the fast
+//!   path pays nothing extra; blocks on a remote list count as free, and pools
+//!   are read one by one while other threads run, so the snapshot is exact only
+//!   when the process is quiescent.
 //!
 //! Nothing here panics on the allocation paths: when the OS refuses memory the
 //! allocator returns null. `alloc_zeroed` skips the memset for blocks carved
@@ -70,6 +81,7 @@ mod sync;
 mod tests;
 #[cfg(not(loom))]
 mod thread;
+mod tunables;
 
 pub use stats::{ClassStats, Stats};
 
@@ -120,10 +132,11 @@ impl PoolAlloc {
         Self { _private: () }
     }
 
-    /// Returns free memory to the OS now: the calling thread's empty pools go back
-    /// to their arenas, abandoned pools that became empty too, completely free
-    /// arenas are unmapped (the spare included) and free pools of the others are
-    /// purged. Other threads' empty pools are returned by their own frees.
+    /// Returns free memory to the OS now, from any thread: the calling thread's
+    /// empty pools go back to their arenas, every other heap's pools with no live
+    /// block too (its current pools and the blocks on its own free lists wait for
+    /// it), abandoned pools that became empty too; completely free arenas are
+    /// unmapped (the spare included) and free pools of the others are purged.
     ///
     /// # Examples
     ///
@@ -173,7 +186,7 @@ unsafe impl GlobalAlloc for PoolAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the thread's heap is used by this thread alone.
-        unsafe { thread::CORE.alloc(thread::heap(), layout) }
+        unsafe { thread::alloc(layout, false) }
     }
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -183,12 +196,12 @@ unsafe impl GlobalAlloc for PoolAlloc {
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for `alloc`.
-        unsafe { thread::CORE.alloc_zeroed(thread::heap(), layout) }
+        unsafe { thread::alloc(layout, true) }
     }
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: as for `dealloc`.
-        unsafe { thread::CORE.realloc(thread::heap(), ptr, layout, new_size) }
+        unsafe { thread::realloc(ptr, layout, new_size) }
     }
 }
 

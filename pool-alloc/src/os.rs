@@ -15,8 +15,7 @@
 
 use crate::sync::{AtomicUsize, Ordering};
 
-/// Bytes per arena; arenas are aligned to this.
-pub(crate) const ARENA_SIZE: usize = 1 << 20;
+use crate::tunables::ARENA_SIZE;
 
 #[cfg(not(loom))]
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);

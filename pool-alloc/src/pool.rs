@@ -13,12 +13,10 @@
 //! pool is live and no remote free can still be in flight: only then is a pool
 //! returned to its arena.
 
-use crate::heap::Heap;
 use crate::sync::{AtomicPtr, AtomicU8, AtomicU32, Ordering};
+use crate::tunables::{CARVE_BYTES, POOL_SIZE};
 use core::ptr;
 
-/// Bytes per pool; pools are aligned to this.
-pub(crate) const POOL_SIZE: usize = 16 * 1024;
 /// Offset of the first block in a pool; a multiple of [`crate::size_class::MAX_ALIGN`].
 pub(crate) const POOL_HEADER: usize = {
     let s = core::mem::size_of::<Pool>();
@@ -41,6 +39,10 @@ const LISTED: usize = 1 << 63;
 fn count_of(h: *mut Block) -> usize {
     (h.addr() >> TAG_SHIFT) & COUNT_MASK
 }
+
+/// A heap, as its pools know it: an address to compare and hand back, never looked into
+/// from here (so pools do not depend on heaps).
+pub(crate) enum HeapId {}
 
 /// A free block: its first word links to the next free block.
 #[repr(C)]
@@ -111,7 +113,7 @@ pub(crate) struct Pool {
     /// Whether `[bump, end)` is known to be zero (fresh from the OS or purged).
     pub(crate) zeroed: bool,
     /// The owning heap; null when abandoned or free. Only the owner stores its own address.
-    pub(crate) owner: AtomicPtr<Heap>,
+    pub(crate) owner: AtomicPtr<HeapId>,
     /// Keeps `remote` off the owner's cache line.
     _pad: [u64; 1],
     /// Blocks freed by other threads, taken in bulk by the owner; the head word also
@@ -165,7 +167,7 @@ impl Pool {
     /// # Safety
     ///
     /// `pool` is a free, `POOL_SIZE`-aligned pool of a live arena, owned by the caller.
-    pub(crate) unsafe fn init(pool: *mut Pool, class: usize, zeroed: bool, owner: *mut Heap) {
+    pub(crate) unsafe fn init(pool: *mut Pool, class: usize, zeroed: bool, owner: *mut HeapId) {
         let bs = crate::size_class::class_size(class);
         let base = pool.cast::<u8>();
         let cap = (POOL_SIZE - POOL_HEADER) / bs;
@@ -239,7 +241,7 @@ impl Pool {
             if left == 0 {
                 return false;
             }
-            let n = (4096 / bs).clamp(1, left);
+            let n = (CARVE_BYTES / bs).clamp(1, left);
             let mut b = bump;
             for _ in 1..n {
                 let nx = b.add(bs);

@@ -12,10 +12,7 @@
 //! to 512, and of 64 above it, is a class size, so the rounded size is exactly a
 //! class size and the block is aligned. Larger alignments go to the system.
 
-/// Largest request (after alignment rounding) served from pools.
-pub const SMALL_LIMIT: usize = 1024;
-/// Largest alignment served from pools.
-pub const MAX_ALIGN: usize = 128;
+pub use crate::tunables::{MAX_ALIGN, SMALL_LIMIT};
 /// Number of size classes.
 pub const NUM_CLASSES: usize = 40;
 const FINE_LIMIT: usize = 512;

@@ -314,7 +314,7 @@ fn free_arenas_decay_instead_of_thrashing() {
 /// a mass free: the rest go back to the OS at once.
 #[test]
 fn a_mass_free_unmaps_arenas_beyond_the_cap_at_once() {
-    use crate::arena::MAX_FREE_ARENAS;
+    use crate::tunables::MAX_FREE_ARENAS;
     let core = Core::new();
     core.set_arena_decay(core::time::Duration::from_secs(3600));
     let h = core.new_heap();
@@ -346,7 +346,7 @@ fn a_mass_free_unmaps_arenas_beyond_the_cap_at_once() {
 /// thread that is not the owner gives back the cached ones too.
 #[test]
 fn pools_emptied_by_remote_frees_come_back_without_the_owner() {
-    use crate::core_alloc::MAX_CACHED_EMPTY;
+    use crate::tunables::MAX_CACHED_EMPTY;
     let core = Core::new();
     let owner = core.new_heap();
     let other = core.new_heap();
@@ -505,7 +505,7 @@ fn heap_is_send_only_through_raw_pointers() {
 /// Allocates and frees in a thread's exit path and checks which heap served: `expect` is the
 /// kind of the thread's heap pointer at that moment (its own heap, or the dead sentinel whose
 /// allocations go to the locked after-teardown heap).
-fn alloc_while_exiting(expect: u8, ok: &std::sync::atomic::AtomicUsize) {
+fn alloc_while_exiting(expect: crate::heap::HeapKind, ok: &std::sync::atomic::AtomicUsize) {
     let a = PoolAlloc::new();
     let l = Layout::from_size_align(24, 8).unwrap();
     // SAFETY: the thread's heap pointer is valid (its heap or a sentinel); blocks are freed
@@ -538,9 +538,9 @@ fn allocation_after_tls_teardown_uses_the_locked_heap() {
     impl Drop for AllocOnDrop {
         fn drop(&mut self) {
             let expect = if KEY_HOOK {
-                crate::heap::kind::REAL
+                crate::heap::HeapKind::Real
             } else {
-                crate::heap::kind::DEAD
+                crate::heap::HeapKind::Dead
             };
             alloc_while_exiting(expect, &OK);
         }
@@ -550,7 +550,7 @@ fn allocation_after_tls_teardown_uses_the_locked_heap() {
     }
     #[cfg(all(unix, not(miri)))]
     extern "C" fn key_destructor(_: *mut core::ffi::c_void) {
-        alloc_while_exiting(crate::heap::kind::DEAD, &OK);
+        alloc_while_exiting(crate::heap::HeapKind::Dead, &OK);
     }
     let t = std::thread::spawn(|| {
         // Registered before the allocator's guard, so destroyed after it.

@@ -13,8 +13,9 @@
 //! destructors) are served by a locked after-teardown heap.
 
 use crate::core_alloc::Core;
-use crate::heap::{Heap, alloc_fast, kind};
+use crate::heap::{Heap, HeapKind};
 use crate::lock::Lock;
+use core::alloc::Layout;
 use core::cell::Cell;
 
 /// The core behind every `PoolAlloc`.
@@ -25,14 +26,20 @@ struct SentinelHeap(Heap);
 // before touching them, and no pool names them as owner.
 unsafe impl Sync for SentinelHeap {}
 
-static UNINIT_HEAP: SentinelHeap =
-    SentinelHeap(Heap::new((&raw const CORE.empty).cast_mut(), kind::UNINIT));
-static DEAD_HEAP: SentinelHeap =
-    SentinelHeap(Heap::new((&raw const CORE.empty).cast_mut(), kind::DEAD));
+static UNINIT_HEAP: SentinelHeap = SentinelHeap(Heap::new(
+    (&raw const CORE.empty).cast_mut(),
+    HeapKind::Uninit,
+));
+static DEAD_HEAP: SentinelHeap = SentinelHeap(Heap::new(
+    (&raw const CORE.empty).cast_mut(),
+    HeapKind::Dead,
+));
 
 /// The heap of threads past TLS teardown (or when a heap could not be made).
-pub(crate) static GLOBAL_HEAP: Lock<Heap> =
-    Lock::new(Heap::new((&raw const CORE.empty).cast_mut(), kind::REAL));
+pub(crate) static GLOBAL_HEAP: Lock<Heap> = Lock::new(Heap::new(
+    (&raw const CORE.empty).cast_mut(),
+    HeapKind::Real,
+));
 
 thread_local! {
     static HEAP: Cell<*mut Heap> = const { Cell::new((&raw const UNINIT_HEAP.0).cast_mut()) };
@@ -47,7 +54,7 @@ impl Drop for Guard {
         let h = HEAP.replace((&raw const DEAD_HEAP.0).cast_mut());
         // SAFETY: `h` is this thread's heap; nothing uses it after the replace.
         unsafe {
-            if (*h).kind == kind::REAL {
+            if (*h).kind == HeapKind::Real {
                 CORE.retire_heap(h);
             }
         }
@@ -60,38 +67,94 @@ pub(crate) fn heap() -> *mut Heap {
     HEAP.get()
 }
 
-/// Slow path for a thread whose heap is a sentinel.
+/// `alloc` (`zero`: `alloc_zeroed`) for the calling thread.
 ///
 /// # Safety
 ///
-/// `heap` is the calling thread's (sentinel) heap; `class < NUM_CLASSES`.
+/// `layout` has non-zero size.
+#[inline(always)]
+pub(crate) unsafe fn alloc(layout: Layout, zero: bool) -> *mut u8 {
+    let h = heap();
+    // SAFETY: `h` is this thread's heap (a sentinel makes the core return null).
+    let p = unsafe {
+        if zero {
+            CORE.alloc_zeroed(h, layout)
+        } else {
+            CORE.alloc(h, layout)
+        }
+    };
+    if p.is_null() {
+        // SAFETY: as above.
+        return unsafe { alloc_unowned(h, layout, zero) };
+    }
+    p
+}
+
+/// `realloc` for the calling thread.
+///
+/// # Safety
+///
+/// As for [`GlobalAlloc::realloc`].
+#[inline]
+pub(crate) unsafe fn realloc(p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+    let h = heap();
+    // SAFETY: per the contract; `h` is this thread's heap.
+    unsafe {
+        let q = CORE.realloc(h, p, layout, new_size);
+        if !q.is_null() || (*h).kind == HeapKind::Real {
+            return q;
+        }
+        // A sentinel heap: allocate through the thread's slow path, copy, free.
+        let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+        let q = alloc_unowned(h, new_layout, false);
+        if !q.is_null() {
+            core::ptr::copy_nonoverlapping(p, q, layout.size().min(new_size));
+            CORE.dealloc(h, p, layout);
+        }
+        q
+    }
+}
+
+/// Allocation for a thread whose heap is a sentinel (the core returned null): makes the
+/// thread's heap, or uses the locked heap after TLS teardown. Null for a real heap (the OS
+/// refused memory).
+///
+/// # Safety
+///
+/// `heap` is the calling thread's heap; `layout` has non-zero size.
 #[cold]
 #[inline(never)]
-pub(crate) unsafe fn alloc_unowned(heap: *mut Heap, class: usize, zero: bool) -> (*mut u8, bool) {
+unsafe fn alloc_unowned(heap: *mut Heap, layout: Layout, zero: bool) -> *mut u8 {
     // SAFETY: heaps used here are this thread's own or the locked global one.
     unsafe {
-        if (*heap).kind == kind::UNINIT {
-            let h = CORE.new_heap();
-            if !h.is_null() {
-                // Install before registering the exit hook: registration may allocate.
-                HEAP.set(h);
-                init_process();
-                if exit_hook::register(h) || GUARD.try_with(|_| ()).is_ok() {
-                    return CORE.alloc_slow(h, class, zero);
-                }
-                // TLS is being torn down: no destructor would run; give the heap back.
-                HEAP.set((&raw const DEAD_HEAP.0).cast_mut());
-                CORE.retire_heap(h);
+        let via = |h: *mut Heap| {
+            if zero {
+                CORE.alloc_zeroed(h, layout)
+            } else {
+                CORE.alloc(h, layout)
             }
+        };
+        match (*heap).kind {
+            HeapKind::Real => return core::ptr::null_mut(),
+            HeapKind::Uninit => {
+                let h = CORE.new_heap();
+                if !h.is_null() {
+                    // Install before registering the exit hook: registration may allocate.
+                    HEAP.set(h);
+                    init_process();
+                    if exit_hook::register(h) || GUARD.try_with(|_| ()).is_ok() {
+                        return via(h);
+                    }
+                    // TLS is being torn down: no destructor would run; give the heap back.
+                    HEAP.set((&raw const DEAD_HEAP.0).cast_mut());
+                    CORE.retire_heap(h);
+                }
+            }
+            HeapKind::Dead => {}
         }
         let g = GLOBAL_HEAP.lock();
         // A raw pointer, not `&mut`: another thread may be holding the heap's own lock.
-        let h = g.as_ptr();
-        let p = alloc_fast(h, class);
-        if !p.is_null() {
-            return (p, false);
-        }
-        CORE.alloc_slow(h, class, zero)
+        via(g.as_ptr())
     }
 }
 
@@ -100,7 +163,7 @@ pub(crate) fn collect() {
     let h = heap();
     // SAFETY: `h` is this thread's heap; the global heap is used under its lock.
     unsafe {
-        if (*h).kind == kind::REAL {
+        if (*h).kind == HeapKind::Real {
             CORE.collect_heap(h);
         }
         let g = GLOBAL_HEAP.lock();
@@ -131,7 +194,7 @@ mod exit_hook {
         // SAFETY: `h` is the heap this thread installed and registered; the thread is exiting
         // and nothing uses the heap after the replace above.
         unsafe {
-            if (*h).kind == kind::REAL {
+            if (*h).kind == HeapKind::Real {
                 CORE.retire_heap(h);
             }
         }
