@@ -1,7 +1,9 @@
 //! `fork` from a multi-threaded process whose other threads are busy in the allocator (local and
 //! remote frees, `collect`): the child must be able to allocate, free blocks inherited from the
 //! parent, and start threads of its own. A child that deadlocks is killed after a generous
-//! deadline and reported as a failure.
+//! deadline and reported as a failure. Unix only: Windows has no `fork`.
+
+#![cfg(unix)]
 
 mod common;
 

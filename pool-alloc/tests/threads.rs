@@ -304,6 +304,7 @@ fn stats_and_collect_race_with_busy_threads() {
 /// thread's Rust thread-local destructors have run (glibc runs those first), so a heap
 /// retired by a thread-local destructor would never be retired: each such thread would keep
 /// its pools. The memory mapped after all of them must not grow with their number.
+#[cfg(unix)]
 #[test]
 fn threads_first_seen_in_a_pthread_key_destructor_are_retired() {
     use std::ffi::c_void;

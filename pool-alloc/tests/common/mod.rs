@@ -150,6 +150,7 @@ impl Drop for Block {
 
 /// The resident set size of this process in bytes (`/proc/self/statm`'s second field times the
 /// page size read from the OS).
+#[cfg(unix)]
 pub fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("read /proc/self/statm");
     let pages: usize = statm
@@ -162,6 +163,22 @@ pub fn rss_bytes() -> usize {
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     assert!(page > 0);
     pages * page as usize
+}
+
+/// The working set of this process in bytes (Windows' resident set size).
+#[cfg(windows)]
+pub fn rss_bytes() -> usize {
+    use windows_sys::Win32::System::ProcessStatus::{
+        K32GetProcessMemoryInfo, PROCESS_MEMORY_COUNTERS,
+    };
+    use windows_sys::Win32::System::Threading::GetCurrentProcess;
+    // SAFETY: all-zero is a valid value of this plain C struct.
+    let mut c: PROCESS_MEMORY_COUNTERS = unsafe { std::mem::zeroed() };
+    c.cb = std::mem::size_of::<PROCESS_MEMORY_COUNTERS>() as u32;
+    // SAFETY: the pseudo-handle of this process and a counters struct of the size given.
+    let ok = unsafe { K32GetProcessMemoryInfo(GetCurrentProcess(), &mut c, c.cb) };
+    assert_ne!(ok, 0, "GetProcessMemoryInfo failed");
+    c.WorkingSetSize
 }
 
 /// One mebibyte.
