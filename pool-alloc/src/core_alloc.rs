@@ -377,11 +377,19 @@ impl Core {
             if (*heap).kind != HeapKind::Real {
                 return (ptr::null_mut(), false);
             }
+            // The current pool is in no list: refilling it needs no lock.
+            let cur = (*heap).current[class];
+            if cur != self.empty_pool() {
+                let got = Heap::refill_current(heap, class, zero);
+                if !got.0.is_null() {
+                    return got;
+                }
+            }
             let _g = (*heap).lock.lock();
             let arenas = &self.arenas;
-            let got = Heap::refill_current(heap, class, zero, self.empty_pool(), arenas);
-            if !got.0.is_null() {
-                return got;
+            if cur != self.empty_pool() {
+                (*heap).current[class] = self.empty_pool();
+                Heap::park_full(heap, cur, arenas);
             }
             let p = Heap::take_listed(heap, class);
             if !p.is_null() {

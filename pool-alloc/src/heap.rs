@@ -182,24 +182,21 @@ impl Heap {
     }
 
     /// Refills the current pool of `class` (carves more blocks, takes its remote frees) and
-    /// pops a block; if it has none left, parks it in the full list and returns null.
+    /// pops a block; null if it has none left, and the caller parks it with
+    /// [`Heap::park_full`].
     ///
     /// # Safety
     ///
-    /// As for [`Heap::install`].
+    /// The caller is the heap's owner, and the heap has a current pool of `class` (not the
+    /// sentinel). The current pool is in no list: no lock is needed.
     pub(crate) unsafe fn refill_current(
         heap: *mut Heap,
         class: usize,
         zero: bool,
-        empty: *mut Pool,
-        arenas: &Lock<Arenas>,
     ) -> (*mut u8, bool) {
         // SAFETY: per the contract.
         unsafe {
             let cur = (*heap).current[class];
-            if cur == empty {
-                return (ptr::null_mut(), false);
-            }
             if zero && (*cur).zeroed {
                 let b = Pool::bump_one(cur);
                 if !b.is_null() {
@@ -209,8 +206,6 @@ impl Heap {
             if Pool::carve(cur) || Pool::drain_remote(cur) > 0 {
                 return (alloc_fast(heap, class), false);
             }
-            (*heap).current[class] = empty;
-            Heap::park_full(heap, cur, arenas);
             (ptr::null_mut(), false)
         }
     }

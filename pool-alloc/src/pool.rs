@@ -303,9 +303,12 @@ impl Pool {
             if count_of((*pool).remote.load(Ordering::Relaxed)) == 0 {
                 return 0;
             }
-            // Take the list, keep the flag.
-            let tagged =
-                Pool::update_remote(pool, |h| ptr::without_provenance_mut(h.addr() & LISTED));
+            // Take the list, keep the flag: one swap, as the flag changes only at the hands
+            // of the owner or the holder of the pool's list lock, which is the caller.
+            let flag = (*pool).remote.load(Ordering::Relaxed).addr() & LISTED;
+            let tagged = (*pool)
+                .remote
+                .swap(ptr::without_provenance_mut(flag), Ordering::Acquire);
             // The count rides in the head's top bits: no walk over blocks that
             // are still in the freeing thread's cache.
             let n = count_of(tagged);
