@@ -26,12 +26,14 @@
 //!
 //! On top of that structure (`lru.rs`, `ttl.rs`):
 //! - [`LruCache`]: strict LRU with a bound (`maxsize`) or none.
-//! - [`TtlCache`]: each node also carries a deadline and links on a second list in the
-//!   order entries were set. An entry set at `t` is alive while `now < t + ttl`. Reads do
-//!   not extend it. Expired entries are removed lazily in O(1) steps (on lookup, one from
-//!   the head of the second list per insertion, in preference to the LRU entry when
-//!   full) and all at once by `purge_expired`. Time comes from a [`Clock`]
-//!   ([`InstantClock`] by default, [`ManualClock`] in tests).
+//! - [`TtlCache`]: each node also carries a deadline, and a min-heap of node indices on
+//!   deadlines knows which entry expires first, whatever the order entries were set in
+//!   and whatever their own ttls. An entry set at `t` is alive while `now < t + ttl`.
+//!   Reads do not extend it. Expired entries are removed lazily (on lookup; the first to
+//!   expire on each insertion, and in preference to the LRU entry when full, so no live
+//!   entry is evicted while an expired one holds a slot) and all at once by
+//!   `purge_expired`. Time comes from a [`Clock`] ([`InstantClock`] by default,
+//!   [`ManualClock`] in tests).
 //! - Statistics ([`CacheInfo`], `stats.rs`): hits, misses, maxsize, currsize.
 //!
 //! The thread-safe layer (`sharded.rs`, slow path and locking) holds an array of shards,

@@ -7,12 +7,15 @@
 //!   `0..nodes.len()` once, filed under that node's stored `hash`.
 //! - The recency list runs `head` (most recent) to `tail` (least recent) through
 //!   `next`, and back through `prev`; it holds every node once.
-//! - When the extra data `X` is linked (TTL caches), a second list runs `xhead`
-//!   to `xtail` through the extra links and also holds every node once, in the
-//!   order the entries were last set.
+//! - When the extra data `X` is timed (TTL caches), `heap` is a binary min-heap of
+//!   node indices on `(deadline, set order)` holding every node once, and each node's
+//!   extra data holds its deadline, set order and position there: the earliest
+//!   deadline is `heap[0]` (of equal deadlines, the one set first), whatever order the
+//!   entries were set in (per-entry ttls included), and a deadline changes in
+//!   O(log n). The heap costs 4 bytes per entry.
 //!
-//! Removal is `swap_remove`: the last node moves into the hole and the three
-//! places that name it (its table slot, its neighbours in each list) are patched,
+//! Removal is `swap_remove`: the last node moves into the hole and the places that
+//! name it (its table slot, its neighbours in the list, its heap slot) are patched,
 //! so the slab never has holes and never needs a free list.
 //!
 //! Panic safety: the hash is computed by the caller before any mutation, and the
@@ -29,30 +32,30 @@ pub(crate) const NIL: u32 = u32::MAX;
 /// The most entries one slab can hold (indices are `u32`, `NIL` is reserved).
 pub(crate) const MAX_ENTRIES: usize = (u32::MAX - 1) as usize;
 
-/// Per-node data beyond key and value; optionally a second list's links.
+/// Per-node data beyond key and value; optionally a deadline kept in the deadline heap.
 pub(crate) trait Extra {
-    /// Whether nodes carry a second (expiry-order) list.
-    const LINKED: bool;
-    /// Previous node on the second list.
-    fn xprev(&self) -> u32;
-    /// Next node on the second list.
-    fn xnext(&self) -> u32;
-    /// Sets the previous node on the second list.
-    fn set_xprev(&mut self, i: u32);
-    /// Sets the next node on the second list.
-    fn set_xnext(&mut self, i: u32);
+    /// Whether nodes carry a deadline (and a position in the deadline heap).
+    const TIMED: bool;
+    /// The node's heap key: its deadline and set order (unused unless `TIMED`).
+    fn heap_key(&self) -> (u64, u32);
+    /// Sets the node's set order.
+    fn set_seq(&mut self, seq: u32);
+    /// The node's position in the deadline heap.
+    fn hpos(&self) -> u32;
+    /// Sets the node's position in the deadline heap.
+    fn set_hpos(&mut self, p: u32);
 }
 
 impl Extra for () {
-    const LINKED: bool = false;
-    fn xprev(&self) -> u32 {
+    const TIMED: bool = false;
+    fn heap_key(&self) -> (u64, u32) {
+        (u64::MAX, 0)
+    }
+    fn set_seq(&mut self, _: u32) {}
+    fn hpos(&self) -> u32 {
         NIL
     }
-    fn xnext(&self) -> u32 {
-        NIL
-    }
-    fn set_xprev(&mut self, _: u32) {}
-    fn set_xnext(&mut self, _: u32) {}
+    fn set_hpos(&mut self, _: u32) {}
 }
 
 /// One stored entry.
@@ -65,14 +68,16 @@ pub(crate) struct Node<K, V, X> {
     pub(crate) extra: X,
 }
 
-/// The slab, the recency list, the optional second list and the index table.
+/// The slab, the recency list, the optional deadline heap and the index table.
 pub(crate) struct Raw<K, V, X> {
     nodes: Vec<Node<K, V, X>>,
     table: HashTable<u32>,
     head: u32,
     tail: u32,
-    xhead: u32,
-    xtail: u32,
+    /// Node indices, a min-heap on their `(deadline, set order)` (timed `X` only).
+    heap: Vec<u32>,
+    /// The set order of the last entry set (wraps; it only orders equal deadlines).
+    seq: u32,
 }
 
 impl<K, V, X: Extra> Raw<K, V, X> {
@@ -83,8 +88,8 @@ impl<K, V, X: Extra> Raw<K, V, X> {
             table: HashTable::new(),
             head: NIL,
             tail: NIL,
-            xhead: NIL,
-            xtail: NIL,
+            heap: Vec::new(),
+            seq: 0,
         }
     }
 
@@ -96,7 +101,9 @@ impl<K, V, X: Extra> Raw<K, V, X> {
 
     /// Bytes of heap this structure holds (slab capacity and table).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node<K, V, X>>() + self.table.allocation_size()
+        self.nodes.capacity() * std::mem::size_of::<Node<K, V, X>>()
+            + self.table.allocation_size()
+            + self.heap.capacity() * std::mem::size_of::<u32>()
     }
 
     /// The node at `i` (which must be stored).
@@ -140,10 +147,12 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         self.tail
     }
 
-    /// First entry on the second list (the one set longest ago).
+    /// The entry with the earliest deadline and that deadline (timed `X` only).
     #[inline]
-    pub(crate) fn xhead(&self) -> u32 {
-        self.xhead
+    pub(crate) fn earliest(&self) -> Option<(u64, u32)> {
+        self.heap
+            .first()
+            .map(|&i| (self.nodes[i as usize].extra.heap_key().0, i))
     }
 
     /// Next node towards the tail of the recency list.
@@ -201,50 +210,84 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         }
     }
 
-    fn x_unlink(&mut self, i: u32) {
-        if !X::LINKED {
+    /// Puts node `i` at heap slot `p`, then moves it towards the root or the leaves to where
+    /// it belongs, recording the final positions in the nodes.
+    fn heap_fix(&mut self, mut p: usize, i: u32) {
+        let k = self.nodes[i as usize].extra.heap_key();
+        while p > 0 {
+            let parent = (p - 1) / 2;
+            let pi = self.heap[parent];
+            if self.nodes[pi as usize].extra.heap_key() <= k {
+                break;
+            }
+            self.heap[p] = pi;
+            self.nodes[pi as usize].extra.set_hpos(p as u32);
+            p = parent;
+        }
+        let len = self.heap.len();
+        loop {
+            let l = 2 * p + 1;
+            if l >= len {
+                break;
+            }
+            let (mut c, mut ck) = (l, self.nodes[self.heap[l] as usize].extra.heap_key());
+            if l + 1 < len {
+                let rk = self.nodes[self.heap[l + 1] as usize].extra.heap_key();
+                if rk < ck {
+                    (c, ck) = (l + 1, rk);
+                }
+            }
+            if ck >= k {
+                break;
+            }
+            let ci = self.heap[c];
+            self.heap[p] = ci;
+            self.nodes[ci as usize].extra.set_hpos(p as u32);
+            p = c;
+        }
+        self.heap[p] = i;
+        self.nodes[i as usize].extra.set_hpos(p as u32);
+    }
+
+    /// Gives node `i`, just set, the next set order.
+    fn stamp(&mut self, i: u32) {
+        self.seq = self.seq.wrapping_add(1);
+        self.nodes[i as usize].extra.set_seq(self.seq);
+    }
+
+    /// Files node `i`, just set, in the deadline heap.
+    fn heap_push(&mut self, i: u32) {
+        if !X::TIMED {
             return;
         }
-        let (prev, next) = {
-            let x = &self.nodes[i as usize].extra;
-            (x.xprev(), x.xnext())
-        };
-        if prev == NIL {
-            self.xhead = next;
-        } else {
-            self.nodes[prev as usize].extra.set_xnext(next);
+        self.stamp(i);
+        self.heap.push(i);
+        self.heap_fix(self.heap.len() - 1, i);
+    }
+
+    /// Takes node `i` out of the deadline heap.
+    fn heap_remove(&mut self, i: u32) {
+        if !X::TIMED {
+            return;
         }
-        if next == NIL {
-            self.xtail = prev;
-        } else {
-            self.nodes[next as usize].extra.set_xprev(prev);
+        let p = self.nodes[i as usize].extra.hpos() as usize;
+        let last = self
+            .heap
+            .pop()
+            .expect("lru-ttl: a timed node outside the heap");
+        if p < self.heap.len() {
+            self.heap_fix(p, last);
         }
     }
 
-    fn x_push_back(&mut self, i: u32) {
-        if !X::LINKED {
+    /// Re-files node `i` after it was set again (a new deadline and set order).
+    pub(crate) fn deadline_changed(&mut self, i: u32) {
+        if !X::TIMED {
             return;
         }
-        let old = self.xtail;
-        {
-            let x = &mut self.nodes[i as usize].extra;
-            x.set_xprev(old);
-            x.set_xnext(NIL);
-        }
-        if old == NIL {
-            self.xhead = i;
-        } else {
-            self.nodes[old as usize].extra.set_xnext(i);
-        }
-        self.xtail = i;
-    }
-
-    /// Moves `i` to the back of the second list (it was just set).
-    pub(crate) fn x_to_back(&mut self, i: u32) {
-        if X::LINKED && self.xtail != i {
-            self.x_unlink(i);
-            self.x_push_back(i);
-        }
+        self.stamp(i);
+        let p = self.nodes[i as usize].extra.hpos() as usize;
+        self.heap_fix(p, i);
     }
 
     /// Stores a new entry (its key must not be stored) as the most recent one and
@@ -257,6 +300,9 @@ impl<K, V, X: Extra> Raw<K, V, X> {
             // slab is exactly its capacity.
             let want = (idx * 2).max(4).min(limit.max(idx + 1));
             self.nodes.reserve_exact(want - idx);
+            if X::TIMED {
+                self.heap.reserve_exact(want - idx);
+            }
         }
         self.make_room(limit, NIL);
         let idx = idx as u32;
@@ -272,7 +318,7 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         self.table
             .insert_unique(hash, idx, |&i| nodes[i as usize].hash);
         self.link_front(idx);
-        self.x_push_back(idx);
+        self.heap_push(idx);
         idx
     }
 
@@ -314,8 +360,8 @@ impl<K, V, X: Extra> Raw<K, V, X> {
     }
 
     /// Reuses the slot of `i` for a new entry (whose key must not be stored): the old
-    /// key and value are returned, the new entry becomes the most recent (and the last
-    /// on the second list). No allocation.
+    /// key and value are returned, the new entry becomes the most recent (and is filed
+    /// under its own deadline). No allocation.
     #[inline]
     pub(crate) fn replace_at(&mut self, i: u32, hash: u64, key: K, value: V, extra: X) -> (K, V) {
         let old_hash = self.nodes[i as usize].hash;
@@ -325,25 +371,26 @@ impl<K, V, X: Extra> Raw<K, V, X> {
             }
             Err(_) => unreachable!("lru-ttl: stored node missing from the table"),
         }
-        self.x_unlink(i);
         self.make_room(usize::MAX, i);
         let n = &mut self.nodes[i as usize];
         n.hash = hash;
+        let hpos = n.extra.hpos();
         n.extra = extra;
+        n.extra.set_hpos(hpos);
         let old_key = std::mem::replace(&mut n.key, key);
         let old_value = std::mem::replace(&mut n.value, value);
         let nodes = &self.nodes;
         self.table
             .insert_unique(hash, i, |&j| nodes[j as usize].hash);
         self.touch(i);
-        self.x_push_back(i);
+        self.deadline_changed(i);
         (old_key, old_value)
     }
 
     /// Removes the entry at `i` and returns it.
     pub(crate) fn remove_at(&mut self, i: u32) -> Node<K, V, X> {
         self.unlink(i);
-        self.x_unlink(i);
+        self.heap_remove(i);
         let hash = self.nodes[i as usize].hash;
         match self.table.find_entry(hash, |&j| j == i) {
             Ok(entry) => {
@@ -355,9 +402,9 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         let node = self.nodes.swap_remove(i as usize);
         if i != last {
             // The former last node now lives at `i`: patch everything that names it.
-            let (hash, prev, next, xprev, xnext) = {
+            let (hash, prev, next, hpos) = {
                 let n = &self.nodes[i as usize];
-                (n.hash, n.prev, n.next, n.extra.xprev(), n.extra.xnext())
+                (n.hash, n.prev, n.next, n.extra.hpos())
             };
             match self.table.find_mut(hash, |&j| j == last) {
                 Some(slot) => *slot = i,
@@ -373,17 +420,8 @@ impl<K, V, X: Extra> Raw<K, V, X> {
             } else {
                 self.nodes[next as usize].prev = i;
             }
-            if X::LINKED {
-                if xprev == NIL {
-                    self.xhead = i;
-                } else {
-                    self.nodes[xprev as usize].extra.set_xnext(i);
-                }
-                if xnext == NIL {
-                    self.xtail = i;
-                } else {
-                    self.nodes[xnext as usize].extra.set_xprev(i);
-                }
+            if X::TIMED {
+                self.heap[hpos as usize] = i;
             }
         }
         node
@@ -395,14 +433,14 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         self.table.clear();
         self.head = NIL;
         self.tail = NIL;
-        self.xhead = NIL;
-        self.xtail = NIL;
+        self.heap.clear();
         self.nodes.clear();
     }
 
     /// Releases spare capacity down to `len` entries (after shrinking a cache).
     pub(crate) fn shrink_to(&mut self, len: usize) {
         self.nodes.shrink_to(len);
+        self.heap.shrink_to(len);
         let nodes = &self.nodes;
         self.table.shrink_to(len, |&i| nodes[i as usize].hash);
     }
@@ -436,19 +474,15 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         }
         assert_eq!(prev, self.tail);
         assert_eq!(count, n);
-        if X::LINKED {
-            let mut count = 0;
-            let mut prev = NIL;
-            let mut i = self.xhead;
-            while i != NIL {
-                assert_eq!(self.nodes[i as usize].extra.xprev(), prev);
-                prev = i;
-                i = self.nodes[i as usize].extra.xnext();
-                count += 1;
-                assert!(count <= n);
+        if X::TIMED {
+            assert_eq!(self.heap.len(), n);
+            let key = |i: u32| self.nodes[i as usize].extra.heap_key();
+            for (p, &i) in self.heap.iter().enumerate() {
+                assert_eq!(self.nodes[i as usize].extra.hpos() as usize, p);
+                if p > 0 {
+                    assert!(key(self.heap[(p - 1) / 2]) <= key(i), "heap order at {p}");
+                }
             }
-            assert_eq!(prev, self.xtail);
-            assert_eq!(count, n);
         }
     }
 }

@@ -3,15 +3,14 @@
 //! thread-safe variant.
 //!
 //! Expiry bookkeeping: each node carries its deadline (nanoseconds on the cache's clock)
-//! and sits on a second list in the order entries were last set. With one ttl for all
-//! entries that order is also deadline order, so expired entries gather at the head of
-//! that list: every insertion removes the head if it has expired (so expired entries
-//! leave at least as fast as new ones arrive, amortized O(1), no scan), a full cache
-//! evicts an expired head before the least recently used entry, and a lookup that meets
-//! an expired entry removes it. An entry with a shorter per-entry ttl than the ones set
-//! before it waits behind them on that list: it is never returned after its deadline,
-//! and is removed when looked up, when it reaches the head, when evicted, or by
-//! `purge_expired`, the one full scan (never called on the hot path).
+//! and sits in a min-heap on deadlines (`raw.rs`), so the entry that expires first is
+//! known whatever order entries were set in and whatever their own ttls. Every insertion
+//! removes that earliest entry if it has expired (so expired entries leave at least as
+//! fast as new ones arrive, O(log n), no scan), a full cache evicts it before the least
+//! recently used entry if it has expired, so no live entry is evicted while an expired one
+//! holds a slot, and a lookup that meets an expired entry removes it. `purge_expired`
+//! removes them all. With one ttl for all entries, deadlines arrive in increasing order and
+//! filing one costs a single comparison.
 
 use crate::clock::{Clock, InstantClock, nanos};
 use crate::policy::{Dead, Policy, Put};
@@ -23,37 +22,37 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::time::Duration;
 
-/// A node's deadline and its links on the set-order list.
+/// A node's deadline, set order and place in the deadline heap.
 #[derive(Clone, Copy)]
 pub(crate) struct Expiry {
     deadline: u64,
-    xprev: u32,
-    xnext: u32,
+    seq: u32,
+    hpos: u32,
 }
 
 impl Expiry {
     fn at(deadline: u64) -> Self {
         Self {
             deadline,
-            xprev: NIL,
-            xnext: NIL,
+            seq: 0,
+            hpos: NIL,
         }
     }
 }
 
 impl Extra for Expiry {
-    const LINKED: bool = true;
-    fn xprev(&self) -> u32 {
-        self.xprev
+    const TIMED: bool = true;
+    fn heap_key(&self) -> (u64, u32) {
+        (self.deadline, self.seq)
     }
-    fn xnext(&self) -> u32 {
-        self.xnext
+    fn set_seq(&mut self, seq: u32) {
+        self.seq = seq;
     }
-    fn set_xprev(&mut self, i: u32) {
-        self.xprev = i;
+    fn hpos(&self) -> u32 {
+        self.hpos
     }
-    fn set_xnext(&mut self, i: u32) {
-        self.xnext = i;
+    fn set_hpos(&mut self, p: u32) {
+        self.hpos = p;
     }
 }
 
@@ -125,10 +124,23 @@ impl<K, V, C: Clock> TtlCore<K, V, C> {
         (n.key, n.value)
     }
 
-    /// Removes the set-order head if it has expired.
+    /// The entry with the earliest deadline, if it has expired.
+    fn first_expired(&self, now: u64) -> Option<u32> {
+        self.raw
+            .earliest()
+            .filter(|&(d, _)| now >= d)
+            .map(|(_, i)| i)
+    }
+
+    /// Removes the entry with the earliest deadline if it has expired.
     fn purge_head(&mut self, now: u64) -> Dead<K, V> {
-        let h = self.raw.xhead();
-        (h != NIL && self.expired(h, now)).then(|| self.remove_node(h))
+        self.first_expired(now).map(|i| self.remove_node(i))
+    }
+
+    /// The entry to evict from a full cache: an expired one if there is any, else the
+    /// least recently used.
+    fn victim(&self, now: u64) -> u32 {
+        self.first_expired(now).unwrap_or(self.raw.tail())
     }
 
     /// Finds a live entry, promoting it and counting the outcome; an expired entry met is
@@ -184,12 +196,7 @@ impl<K, V, C: Clock> TtlCore<K, V, C> {
         let dead = self.purge_head(now);
         let extra = Expiry::at(now.saturating_add(ttl));
         if self.raw.len() >= self.cap {
-            let h = self.raw.xhead();
-            let victim = if self.expired(h, now) {
-                h
-            } else {
-                self.raw.tail()
-            };
+            let victim = self.victim(now);
             let (k, v) = self.raw.replace_at(victim, hash, key, value, extra);
             return (Some(victim), Put::Evicted(k, v), dead);
         }
@@ -223,7 +230,7 @@ impl<K, V, C: Clock> TtlCore<K, V, C> {
         n.extra.deadline = now.saturating_add(ttl);
         let old = std::mem::replace(&mut n.value, value);
         self.raw.touch(i);
-        self.raw.x_to_back(i);
+        self.raw.deadline_changed(i);
         (Put::Replaced(key, old), self.purge_head(now))
     }
 
@@ -266,12 +273,7 @@ impl<K, V, C: Clock> TtlCore<K, V, C> {
         let shrink = self.raw.len() > self.cap;
         let mut out = Vec::with_capacity(self.raw.len().saturating_sub(self.cap));
         while self.raw.len() > self.cap {
-            let h = self.raw.xhead();
-            let victim = if self.expired(h, now) {
-                h
-            } else {
-                self.raw.tail()
-            };
+            let victim = self.victim(now);
             out.push(self.remove_node(victim));
         }
         if shrink {
@@ -360,8 +362,9 @@ impl<K, V, C: Clock + Clone> Policy for TtlCore<K, V, C> {
 
 /// A cache whose entries expire `ttl` after they were inserted or last set; reads do not
 /// extend them (as `cachetools.TTLCache`). Optionally bounded in number as well, evicting
-/// an expired entry if there is one at the head of the expiry order, else the least
-/// recently used (`cachetools.TTLCache(maxsize, ttl)`, `cached::TimedSizedCache`).
+/// an expired entry if there is one (the one whose deadline passed first), else the least
+/// recently used (`cachetools.TTLCache(maxsize, ttl)`, and with per-entry ttls
+/// `cachetools.TLRUCache`).
 ///
 /// An entry set at time `t` is alive while `now < t + ttl`: it has expired at exactly `t +
 /// ttl`. Expired entries are never returned; they are removed lazily (see the module
@@ -802,6 +805,41 @@ impl<K, V> fmt::Debug for TtlIter<'_, K, V> {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+
+    /// A full cache evicts an expired entry before a live one, wherever the expired one
+    /// was set: here it was set after a live entry with a longer ttl (which is also the
+    /// least recently used), so neither set order nor recency finds it.
+    #[test]
+    fn expired_entries_go_before_live_ones_whatever_their_set_order() {
+        let clock = ManualClock::new();
+        let mut c: TtlCache<&str, u32, ManualClock> =
+            TtlCache::with_clock(Some(3), Duration::from_secs(100), clock.clone());
+        c.insert("old", 1);
+        c.insert_with_ttl("short", 2, Duration::from_secs(1));
+        c.insert("new", 3);
+        clock.advance(Duration::from_secs(2));
+        // "short" expired: it leaves, and nothing live is evicted.
+        assert_eq!(c.insert("more", 4), None);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c.get("old"), Some(&1));
+        assert_eq!(c.get("new"), Some(&3));
+        c.core.raw.check();
+        // Short-lived entries set after a long-lived one that is least recently used: all of
+        // them go before it.
+        let mut c: TtlCache<u32, u32, ManualClock> =
+            TtlCache::with_clock(Some(4), Duration::from_secs(100), clock.clone());
+        c.insert(0, 0);
+        for k in 1..4 {
+            c.insert_with_ttl(k, k, Duration::from_secs(1));
+        }
+        clock.advance(Duration::from_secs(2));
+        for k in 10..13 {
+            c.insert(k, k);
+            c.core.raw.check();
+        }
+        assert_eq!(c.peek(&0), Some(&0));
+        assert_eq!(c.len(), 4);
+    }
 
     #[test]
     fn invariants_hold_with_expiry_and_overrides() {

@@ -224,8 +224,9 @@ struct TtlEntry {
     set: u64,
 }
 
-/// The TTL model: entries most recent first, each with its deadline and the time order
-/// of its last set; mirrors the documented removal rules.
+/// The TTL model: entries most recent first, each with its deadline and the order of its
+/// last set; mirrors the documented removal rules (expired entries leave in deadline order,
+/// equal deadlines in set order).
 struct TtlModel {
     cap: Option<usize>,
     ttl: u64,
@@ -239,9 +240,12 @@ impl TtlModel {
     fn pos(&self, k: u8) -> Option<usize> {
         self.items.iter().position(|e| e.key == k)
     }
+    /// The entry that expires first (of equal deadlines, the one set first).
+    fn first(&self) -> Option<usize> {
+        (0..self.items.len()).min_by_key(|&i| (self.items[i].deadline, self.items[i].set))
+    }
     fn purge_head(&mut self, now: u64) {
-        let head = (0..self.items.len()).min_by_key(|&i| self.items[i].set);
-        if let Some(h) = head
+        if let Some(h) = self.first()
             && now >= self.items[h].deadline
         {
             self.items.remove(h);
@@ -272,9 +276,8 @@ impl TtlModel {
         }
         self.purge_head(now);
         if Some(self.items.len()) == self.cap {
-            let head = (0..self.items.len())
-                .min_by_key(|&i| self.items[i].set)
-                .unwrap();
+            let head = self.first().unwrap();
+            // No live entry is evicted while an expired one holds a slot.
             if now >= self.items[head].deadline {
                 self.items.remove(head);
             } else {
