@@ -241,18 +241,12 @@ impl Shared for lru_ttl::SyncLruCache<u64, u64> {
     }
 }
 
-impl Shared for lru_ttl::SyncTtlCache<u64, u64> {
-    #[inline]
-    fn get(&self, k: u64) -> bool {
-        lru_ttl::SyncTtlCache::get(self, &k).is_some()
-    }
-    #[inline]
-    fn put(&self, k: u64, v: u64) {
-        black_box(self.insert(k, v));
-    }
-    fn len(&self) -> usize {
-        lru_ttl::SyncTtlCache::len(self)
-    }
+/// Our thread-safe cache with a bound and a time to live.
+fn ours_ttl() -> lru_ttl::Cache<u64, u64> {
+    lru_ttl::Cache::builder()
+        .max_capacity(CAP as u64)
+        .time_to_live(TTL)
+        .build()
 }
 
 impl Shared for parking_lot::Mutex<lru::LruCache<u64, u64>> {
@@ -497,8 +491,8 @@ fn print_hit_ratios_and_memory(ops: &[u64], traces: &[(String, Vec<u64>)]) {
             bytes_shared(|| Box::new(lru_ttl::SyncLruCache::<u64, u64>::new(CAP))),
         ),
         (
-            "lru-ttl SyncTtlCache",
-            bytes_shared(|| Box::new(lru_ttl::SyncTtlCache::<u64, u64>::bounded(CAP, TTL))),
+            "lru-ttl Cache with time to live",
+            bytes_shared(|| Box::new(ours_ttl())),
         ),
         ("moka", bytes_shared(|| Box::new(moka_lru()))),
         (
@@ -661,10 +655,7 @@ fn main() {
             };
             g.throughput(Throughput::Elements(threads as u64));
             let members: Vec<(&str, Arc<dyn Shared + Send>)> = vec![
-                (
-                    "lru-ttl",
-                    Arc::new(lru_ttl::SyncTtlCache::bounded(CAP, TTL)),
-                ),
+                ("lru-ttl", Arc::new(ours_ttl())),
                 ("moka", Arc::new(moka_ttl())),
             ];
             for (name, cache) in members {

@@ -71,6 +71,7 @@
 
 #![forbid(unsafe_code)]
 
+mod cache;
 mod clock;
 mod lru;
 mod memo;
@@ -79,16 +80,14 @@ mod raw;
 mod sharded;
 mod stats;
 mod sync;
-mod sync_lru;
-mod sync_ttl;
 mod ttl;
 
+pub use cache::{Cache, CacheBuilder, SyncLruCache};
 pub use clock::{Clock, InstantClock, ManualClock};
 pub use lru::{Iter as LruIter, LruCache};
 pub use memo::Memoize;
+pub use policy::RemovalCause;
 pub use stats::CacheInfo;
-pub use sync_lru::SyncLruCache;
-pub use sync_ttl::SyncTtlCache;
 pub use ttl::{TtlCache, TtlIter};
 
 /// Items used by the expansion of [`lru_cache!`]; not part of the API.
@@ -118,7 +117,7 @@ mod send_sync {
         send_sync::<LruCache<u64, String>>();
         send_sync::<TtlCache<u64, String>>();
         send_sync::<SyncLruCache<u64, String>>();
-        send_sync::<SyncTtlCache<u64, String>>();
+        send_sync::<Cache<u64, String>>();
         send_sync::<Memoize<(u64,), String>>();
         send_sync::<ManualClock>();
         // Shared caches need only `Send` contents: every access is under a lock.

@@ -1,7 +1,7 @@
 //! `LruCache`: the bounded, strict LRU cache (single-threaded), and its hash-level
 //! core `LruCore`, which the thread-safe variant puts in each shard.
 
-use crate::policy::{Dead, Policy, Put};
+use crate::policy::{Policy, Put, RemovalCause, Removed};
 use crate::raw::{MAX_ENTRIES, NIL, Raw};
 use crate::stats::CacheInfo;
 use hashbrown::DefaultHashBuilder;
@@ -74,7 +74,7 @@ impl<K, V> LruCore<K, V> {
         if self.raw.len() >= self.cap {
             let victim = self.raw.tail();
             let (k, v) = self.raw.replace_at(victim, hash, key, value, ());
-            return (Some(victim), Put::Evicted(k, v));
+            return (Some(victim), Put::Evicted(k, v, RemovalCause::Capacity));
         }
         let limit = self.cap.min(MAX_ENTRIES);
         (
@@ -156,15 +156,12 @@ impl<K, V> Policy for LruCore<K, V> {
     type Value = V;
 
     #[inline]
-    fn get_hashed<Q>(&mut self, hash: u64, q: &Q) -> (Option<&V>, Dead<K, V>)
+    fn get_hashed<Q>(&mut self, hash: u64, q: &Q, _out: &mut Removed<K, V>) -> Option<&V>
     where
         K: Borrow<Q>,
         Q: ?Sized + Eq,
     {
-        match self.get_index(hash, q) {
-            Some(i) => (Some(&self.raw.node(i).value), None),
-            None => (None, None),
-        }
+        self.get_index(hash, q).map(|i| &self.raw.node(i).value)
     }
 
     fn peek_hashed<Q>(&self, hash: u64, q: &Q) -> Option<&V>
@@ -181,15 +178,17 @@ impl<K, V> Policy for LruCore<K, V> {
         hash: u64,
         key: K,
         value: V,
+        _weight: u32,
         _ttl: Option<Duration>,
-    ) -> (Put<K, V>, Dead<K, V>)
+        _out: &mut Removed<K, V>,
+    ) -> Put<K, V>
     where
         K: Eq,
     {
-        (self.put(hash, key, value), None)
+        self.put(hash, key, value)
     }
 
-    fn remove_hashed<Q>(&mut self, hash: u64, q: &Q) -> Option<(K, V)>
+    fn remove_hashed<Q>(&mut self, hash: u64, q: &Q, _out: &mut Removed<K, V>) -> Option<(K, V)>
     where
         K: Borrow<Q>,
         Q: ?Sized + Eq,
@@ -201,6 +200,10 @@ impl<K, V> Policy for LruCore<K, V> {
         self.raw.len()
     }
 
+    fn weight(&self) -> u64 {
+        self.raw.len() as u64
+    }
+
     fn info(&self) -> CacheInfo {
         LruCore::info(self)
     }
@@ -209,8 +212,35 @@ impl<K, V> Policy for LruCore<K, V> {
         std::mem::replace(self, Self::new(self.capacity()))
     }
 
-    fn purge(&mut self) -> Vec<(K, V)> {
-        Vec::new()
+    fn drain(mut self, mut f: impl FnMut(K, V)) {
+        while let Some((k, v)) = self.pop_lru() {
+            f(k, v);
+        }
+    }
+
+    fn purge(&mut self, _out: &mut Removed<K, V>) {}
+
+    fn retain(&mut self, keep: &mut dyn FnMut(&K, &V) -> bool, out: &mut Removed<K, V>) {
+        let mut i = 0;
+        while i < self.raw.slab_len() {
+            let n = self.raw.node(i);
+            if keep(&n.key, &n.value) {
+                i += 1;
+            } else {
+                // The last node moved into slot `i`: look at `i` again.
+                let n = self.raw.remove_at(i);
+                out.push(n.key, n.value, RemovalCause::Explicit);
+            }
+        }
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(&K, &V)) {
+        let mut i = self.raw.head();
+        while i != NIL {
+            let n = self.raw.node(i);
+            f(&n.key, &n.value);
+            i = self.raw.next_of(i);
+        }
     }
 
     fn heap_bytes(&self) -> usize {

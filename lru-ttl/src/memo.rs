@@ -1,17 +1,18 @@
 //! Memoization of functions: the `@lru_cache(maxsize=128)` and `@TimedCache(seconds=10)`
 //! of Python, as the [`Memoize`] type and the [`lru_cache!`](crate::lru_cache) macro.
 
+use crate::cache::Cache;
 use crate::stats::CacheInfo;
-use crate::sync_lru::SyncLruCache;
-use crate::sync_ttl::SyncTtlCache;
 use std::fmt;
 use std::hash::Hash;
 use std::time::Duration;
 
 /// A thread-safe memo table for a function: arguments (as a key) to results. Backed by a
-/// one-shard [`SyncLruCache`] (exact LRU, as `functools.lru_cache`) or [`SyncTtlCache`]
-/// (results expire, as a timed cache). Concurrent calls with the same missing arguments
-/// compute once; the function runs with no lock held, so it may recurse through the memo.
+/// one-shard [`Cache`]: an exact LRU, as `functools.lru_cache`, or a cache whose results
+/// expire, as a timed cache; or any cache you build ([`Memoize::from_cache`], with a
+/// [`ManualClock`](crate::ManualClock) for tests, like cachetools' `timer=`). Concurrent
+/// calls with the same missing arguments compute once; the function runs with no lock
+/// held, so it may recurse through the memo.
 ///
 /// ```
 /// use lru_ttl::Memoize;
@@ -34,34 +35,35 @@ use std::time::Duration;
 /// shared(&memo);
 /// ```
 pub struct Memoize<K, V> {
-    inner: Inner<K, V>,
-}
-
-enum Inner<K, V> {
-    Lru(SyncLruCache<K, V>),
-    Ttl(SyncTtlCache<K, V>),
+    cache: Cache<K, V>,
 }
 
 impl<K: Hash + Eq, V: Clone> Memoize<K, V> {
     /// A memo keeping the `maxsize` most recently used results (`None`: all of them;
     /// `Some(0)`: none, every call computes), like `@lru_cache(maxsize=...)`.
     ///
+    /// # Panics
+    ///
+    /// If `maxsize` is over 2^32 - 2.
+    ///
     /// ```
     /// let memo: lru_ttl::Memoize<u8, u8> = lru_ttl::Memoize::lru(None);
     /// assert_eq!(memo.cache_info().maxsize, None);
     /// ```
     pub fn lru(maxsize: Option<usize>) -> Self {
-        let cache = match maxsize {
-            Some(m) => SyncLruCache::with_shards(m, 1),
-            None => SyncLruCache::with_shards_and_hasher(None, 1, Default::default()),
-        };
-        Self {
-            inner: Inner::Lru(cache),
-        }
+        Self::from_cache(Cache::with_shards_and_hasher(
+            maxsize,
+            1,
+            Default::default(),
+        ))
     }
 
     /// A memo whose results expire `ttl` after they were computed, keeping at most
     /// `maxsize` of them (`None`: no bound), like `@TimedCache(seconds=...)`.
+    ///
+    /// # Panics
+    ///
+    /// If `maxsize` is over 2^32 - 2.
     ///
     /// ```
     /// let memo: lru_ttl::Memoize<u8, u8> =
@@ -69,17 +71,40 @@ impl<K: Hash + Eq, V: Clone> Memoize<K, V> {
     /// assert_eq!(memo.get_or_compute(1, || 2), 2);
     /// ```
     pub fn ttl(ttl: Duration, maxsize: Option<usize>) -> Self {
-        Self {
-            inner: Inner::Ttl(SyncTtlCache::with_clock(
-                maxsize,
-                ttl,
-                1,
-                crate::clock::InstantClock::new(),
-            )),
+        let mut b = Cache::builder().time_to_live(ttl).shards(1);
+        if let Some(m) = maxsize {
+            b = b.max_capacity(m as u64);
         }
+        Self::from_cache(b.build())
+    }
+
+    /// A memo over a cache you built (its shard count is yours: one shard keeps the
+    /// statistics and eviction order of a single LRU).
+    ///
+    /// ```
+    /// use lru_ttl::{Cache, ManualClock, Memoize};
+    /// use std::time::Duration;
+    /// let clock = ManualClock::new();
+    /// let memo: Memoize<u8, u8> = Memoize::from_cache(
+    ///     Cache::builder()
+    ///         .time_to_live(Duration::from_secs(10))
+    ///         .clock(clock.clone())
+    ///         .shards(1)
+    ///         .build(),
+    /// );
+    /// assert_eq!(memo.get_or_compute(1, || 1), 1);
+    /// clock.advance(Duration::from_secs(10));
+    /// assert_eq!(memo.get_or_compute(1, || 2), 2); // expired: computed again
+    /// ```
+    pub fn from_cache(cache: Cache<K, V>) -> Self {
+        Self { cache }
     }
 
     /// The memoized result for `key`, computing it with `f` on a miss.
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics (the memo is unchanged; concurrent waiters start over).
     ///
     /// ```
     /// let memo = lru_ttl::Memoize::lru(Some(2));
@@ -87,13 +112,11 @@ impl<K: Hash + Eq, V: Clone> Memoize<K, V> {
     /// assert_eq!(memo.get_or_compute("x", || 2), 1);
     /// ```
     pub fn get_or_compute<F: FnOnce() -> V>(&self, key: K, f: F) -> V {
-        match &self.inner {
-            Inner::Lru(c) => c.get_or_insert_with(key, f),
-            Inner::Ttl(c) => c.get_or_insert_with(key, f),
-        }
+        self.cache.get_or_insert_with(key, f)
     }
 
-    /// Hits, misses, maxsize and current size, as Python's `cache_info()`.
+    /// Hits, misses, maxsize and current size, as Python's `cache_info()`. A call that
+    /// waited for another call computing the same arguments counts as a miss.
     ///
     /// ```
     /// let memo = lru_ttl::Memoize::lru(Some(2));
@@ -103,10 +126,7 @@ impl<K: Hash + Eq, V: Clone> Memoize<K, V> {
     ///            "CacheInfo(hits=1, misses=1, maxsize=2, currsize=1)");
     /// ```
     pub fn cache_info(&self) -> CacheInfo {
-        match &self.inner {
-            Inner::Lru(c) => c.cache_info(),
-            Inner::Ttl(c) => c.cache_info(),
-        }
+        self.cache.cache_info()
     }
 
     /// Forgets every result and resets the statistics, as Python's `cache_clear()`.
@@ -118,19 +138,13 @@ impl<K: Hash + Eq, V: Clone> Memoize<K, V> {
     /// assert_eq!(memo.cache_info().currsize, 0);
     /// ```
     pub fn cache_clear(&self) {
-        match &self.inner {
-            Inner::Lru(c) => c.clear(),
-            Inner::Ttl(c) => c.clear(),
-        }
+        self.cache.clear();
     }
 }
 
 impl<K, V> fmt::Debug for Memoize<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.inner {
-            Inner::Lru(c) => f.debug_tuple("Memoize").field(c).finish(),
-            Inner::Ttl(c) => f.debug_tuple("Memoize").field(c).finish(),
-        }
+        f.debug_tuple("Memoize").field(&self.cache).finish()
     }
 }
 

@@ -1,21 +1,97 @@
 //! What a shard of a thread-safe cache needs from its single-threaded core: lookups and
-//! updates by a precomputed hash, with every removed entry handed back so that the
-//! caller can drop it after releasing the shard's lock.
+//! updates by a precomputed hash, with every removed entry handed back (with why it left)
+//! so that the caller can show it to the eviction listener and drop it after releasing the
+//! shard's lock.
 
 use crate::stats::CacheInfo;
 use std::borrow::Borrow;
 use std::time::Duration;
 
+/// Why an entry left a cache, as an eviction listener is told.
+///
+/// ```
+/// use lru_ttl::RemovalCause;
+/// assert!(RemovalCause::Capacity.was_evicted());
+/// assert!(RemovalCause::Expired.was_evicted());
+/// assert!(!RemovalCause::Replaced.was_evicted());
+/// assert!(!RemovalCause::Explicit.was_evicted());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RemovalCause {
+    /// Its time to live, or its time to idle, ran out.
+    Expired,
+    /// Evicted to keep the cache within its capacity (in entries or in weight).
+    Capacity,
+    /// Its value was replaced by an insertion for the same key.
+    Replaced,
+    /// Removed by a call: `remove`, `retain`, `clear`.
+    Explicit,
+}
+
+impl RemovalCause {
+    /// Whether the cache chose to remove the entry (it expired or made room), rather than
+    /// a caller.
+    ///
+    /// ```
+    /// assert!(!lru_ttl::RemovalCause::Explicit.was_evicted());
+    /// ```
+    pub fn was_evicted(self) -> bool {
+        matches!(self, RemovalCause::Expired | RemovalCause::Capacity)
+    }
+}
+
+/// Entries one operation removed as side effects, in order, each with its cause. The first
+/// is kept inline: most operations remove at most one, and then nothing is allocated.
+pub(crate) struct Removed<K, V> {
+    first: Option<(K, V, RemovalCause)>,
+    rest: Vec<(K, V, RemovalCause)>,
+}
+
+impl<K, V> Removed<K, V> {
+    /// None yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+
+    /// Adds one.
+    pub(crate) fn push(&mut self, key: K, value: V, cause: RemovalCause) {
+        if self.first.is_none() {
+            self.first = Some((key, value, cause));
+        } else {
+            self.rest.push((key, value, cause));
+        }
+    }
+
+    /// Whether there are none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// How many.
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    /// Every one, in order.
+    pub(crate) fn into_iter(self) -> impl Iterator<Item = (K, V, RemovalCause)> {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
 /// What an insertion did with the previous entry for its key, or with the new one.
 #[derive(Debug)]
 pub(crate) enum Put<K, V> {
-    /// Stored; nothing displaced.
+    /// Stored; nothing displaced (but perhaps side effects in the [`Removed`] list).
     Stored,
     /// The key was stored: its value was replaced; here are the given key and the old value.
     Replaced(K, V),
-    /// Stored, and this entry was evicted to make room.
-    Evicted(K, V),
-    /// Not stored (capacity or ttl zero): the given pair comes back.
+    /// Stored, and this entry was evicted to make room (its slot reused), for this cause.
+    Evicted(K, V, RemovalCause),
+    /// Not stored (capacity, weight or ttl zero, or too heavy): the given pair comes back.
     Rejected(K, V),
 }
 
@@ -24,21 +100,14 @@ impl<K, V> Put<K, V> {
     pub(crate) fn into_pair(self) -> Option<(K, V)> {
         match self {
             Put::Stored => None,
-            Put::Replaced(k, v) | Put::Evicted(k, v) | Put::Rejected(k, v) => Some((k, v)),
+            Put::Replaced(k, v) | Put::Evicted(k, v, _) | Put::Rejected(k, v) => Some((k, v)),
         }
     }
 }
 
-/// An entry removed as a side effect (an expired entry met on the way); drop it late.
-pub(crate) type Dead<K, V> = Option<(K, V)>;
-
-/// A lookup's result: the value found (if live) and an expired entry removed on the way.
-pub(crate) type Found<'a, K, V> = (Option<&'a V>, Dead<K, V>);
-
-/// An insertion's result: what it displaced, and an expired entry removed on the way.
-pub(crate) type Stored<K, V> = (Put<K, V>, Dead<K, V>);
-
-/// A single-threaded cache addressed by precomputed hashes.
+/// A single-threaded cache addressed by precomputed hashes. Entries removed as side effects
+/// (expired ones met on the way, entries evicted to make room beyond the one reported in
+/// [`Put`]) are pushed onto `out`.
 pub(crate) trait Policy {
     /// Key type.
     type Key;
@@ -46,7 +115,12 @@ pub(crate) trait Policy {
     type Value;
 
     /// Looks `q` up, counting a hit or miss and promoting a hit.
-    fn get_hashed<Q>(&mut self, hash: u64, q: &Q) -> Found<'_, Self::Key, Self::Value>
+    fn get_hashed<Q>(
+        &mut self,
+        hash: u64,
+        q: &Q,
+        out: &mut Removed<Self::Key, Self::Value>,
+    ) -> Option<&Self::Value>
     where
         Self::Key: Borrow<Q>,
         Q: ?Sized + Eq;
@@ -57,34 +131,60 @@ pub(crate) trait Policy {
         Self::Key: Borrow<Q>,
         Q: ?Sized + Eq;
 
-    /// Inserts or replaces; `ttl` overrides a TTL cache's default (ignored by LRU).
+    /// Inserts or replaces an entry of `weight` (ignored where weights are not kept); `ttl`
+    /// overrides a timed cache's default (ignored by an untimed one).
     fn put_hashed(
         &mut self,
         hash: u64,
         key: Self::Key,
         value: Self::Value,
+        weight: u32,
         ttl: Option<Duration>,
-    ) -> Stored<Self::Key, Self::Value>
+        out: &mut Removed<Self::Key, Self::Value>,
+    ) -> Put<Self::Key, Self::Value>
     where
         Self::Key: Eq;
 
-    /// Removes `q`'s entry.
-    fn remove_hashed<Q>(&mut self, hash: u64, q: &Q) -> Option<(Self::Key, Self::Value)>
+    /// Removes `q`'s live entry and returns it (an expired one goes to `out`).
+    fn remove_hashed<Q>(
+        &mut self,
+        hash: u64,
+        q: &Q,
+        out: &mut Removed<Self::Key, Self::Value>,
+    ) -> Option<(Self::Key, Self::Value)>
     where
         Self::Key: Borrow<Q>,
         Q: ?Sized + Eq;
 
-    /// Entries stored.
+    /// Entries stored (expired ones not yet removed included).
     fn len(&self) -> usize;
+
+    /// The total weight of the entries stored (their number where weights are not kept).
+    fn weight(&self) -> u64;
 
     /// Statistics of this core alone.
     fn info(&self) -> CacheInfo;
 
-    /// Empties the core and resets its statistics, returning the old contents to drop later.
+    /// Empties the core and resets its statistics, returning the old contents to drop (or
+    /// [`drain`](Policy::drain)) later.
     fn take(&mut self) -> Self;
 
-    /// Removes every expired entry (TTL) and returns them; LRU returns nothing.
-    fn purge(&mut self) -> Vec<(Self::Key, Self::Value)>;
+    /// Consumes the core, handing every entry to `f` (live or not).
+    fn drain(self, f: impl FnMut(Self::Key, Self::Value));
+
+    /// Removes every expired entry onto `out`; an untimed core has none.
+    fn purge(&mut self, out: &mut Removed<Self::Key, Self::Value>);
+
+    /// Removes every live entry for which `keep` says no, onto `out` as `Explicit` (and
+    /// expired ones as `Expired`).
+    fn retain(
+        &mut self,
+        keep: &mut dyn FnMut(&Self::Key, &Self::Value) -> bool,
+        out: &mut Removed<Self::Key, Self::Value>,
+    );
+
+    /// Calls `f` on every live entry, most recently used first.
+    fn for_each(&self, f: &mut dyn FnMut(&Self::Key, &Self::Value));
 
     /// Heap bytes held.
     fn heap_bytes(&self) -> usize;

@@ -4,8 +4,9 @@
 //!
 //! Locking discipline: a shard's lock is held only while the core is read or updated.
 //! Values are cloned out under the lock; entries that an operation evicts, replaces,
-//! removes or finds expired are dropped after the lock is released, so a slow or
-//! panicking `Drop` never runs inside the critical section.
+//! removes or finds expired are shown to the eviction listener and dropped after the lock
+//! is released, so a slow or panicking listener or `Drop` never runs inside the critical
+//! section. The weigher and the per-entry expiry run before the lock is taken.
 //!
 //! Stampede protection: a shard also lists the keys being computed right now (its
 //! "flights", usually none or a few, so a `Vec`). A caller that misses and finds a flight
@@ -16,13 +17,72 @@
 //! publishes "failed" if the closure (or anything after it) panics: the waiters wake and
 //! each retries from the start, so one of them becomes the new computing thread.
 
-use crate::policy::{Policy, Put};
+use crate::policy::{Policy, Put, RemovalCause, Removed};
 use crate::stats::CacheInfo;
 use crate::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Duration;
+
+/// An eviction listener.
+pub(crate) type Listener<K, V> = std::sync::Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>;
+/// A weigher.
+pub(crate) type Weigher<K, V> = std::sync::Arc<dyn Fn(&K, &V) -> u32 + Send + Sync>;
+/// A per-entry expiry: the entry's time to live (`None`: the cache's default).
+pub(crate) type ExpireAfter<K, V> =
+    std::sync::Arc<dyn Fn(&K, &V) -> Option<Duration> + Send + Sync>;
+
+/// The user code a cache calls besides `Hash`, `Eq`, `Clone` and `Drop`.
+pub(crate) struct Hooks<K, V> {
+    pub(crate) listener: Option<Listener<K, V>>,
+    pub(crate) weigher: Option<Weigher<K, V>>,
+    pub(crate) expire_after: Option<ExpireAfter<K, V>>,
+}
+
+impl<K, V> Default for Hooks<K, V> {
+    fn default() -> Self {
+        Self {
+            listener: None,
+            weigher: None,
+            expire_after: None,
+        }
+    }
+}
+
+impl<K, V> Hooks<K, V> {
+    /// The weight and the time to live of an entry about to be stored (user code: called
+    /// with no lock held).
+    fn assess(&self, key: &K, value: &V, ttl: Option<Duration>) -> (u32, Option<Duration>) {
+        let weight = self.weigher.as_ref().map_or(1, |w| w(key, value));
+        let ttl = ttl.or_else(|| self.expire_after.as_ref().and_then(|e| e(key, value)));
+        (weight, ttl)
+    }
+
+    /// Shows every removed entry to the listener (with no lock held), then drops them. A
+    /// panicking listener does not stop the others from being told; the first panic is
+    /// resumed afterwards.
+    pub(crate) fn notify(&self, removed: Removed<K, V>) {
+        if removed.is_empty() {
+            return;
+        }
+        let Some(l) = &self.listener else {
+            drop(removed);
+            return;
+        };
+        let mut panic = None;
+        for (k, v, cause) in removed.into_iter() {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| l(&k, &v, cause))) {
+                panic.get_or_insert(p);
+            }
+            drop((k, v));
+        }
+        if let Some(p) = panic {
+            resume_unwind(p);
+        }
+    }
+}
 
 /// The default number of shards: four per CPU, rounded up to a power of two, but at
 /// most one per 64 entries of capacity (at least one).
@@ -86,11 +146,12 @@ impl<V: Clone> Flight<V> {
     }
 }
 
-/// The sharded cache behind `SyncLruCache` and `SyncTtlCache`.
+/// The sharded cache behind [`Cache`](crate::Cache).
 pub(crate) struct Sharded<P: Policy, S> {
     shards: Box<[Shard<P>]>,
     hasher: S,
     capacity: Option<usize>,
+    pub(crate) hooks: Hooks<P::Key, P::Value>,
 }
 
 impl<P: Policy, S: BuildHasher> Sharded<P, S>
@@ -104,6 +165,7 @@ where
         capacity: Option<usize>,
         shards: usize,
         hasher: S,
+        hooks: Hooks<P::Key, P::Value>,
         mut make: impl FnMut(Option<usize>) -> P,
     ) -> Self {
         let n = match capacity {
@@ -125,6 +187,7 @@ where
             shards,
             hasher,
             capacity,
+            hooks,
         }
     }
 
@@ -149,11 +212,11 @@ where
         Q: ?Sized + Hash + Eq,
     {
         let hash = self.hasher.hash_one(key);
+        let mut out = Removed::new();
         let mut st = self.lock(hash);
-        let (v, dead) = st.cache.get_hashed(hash, key);
-        let v = v.cloned();
+        let v = st.cache.get_hashed(hash, key, &mut out).cloned();
         drop(st);
-        drop(dead);
+        self.hooks.notify(out);
         v
     }
 
@@ -182,15 +245,49 @@ where
         value: P::Value,
         ttl: Option<Duration>,
     ) -> Option<P::Value> {
+        let (weight, ttl) = self.hooks.assess(&key, &value, ttl);
         let hash = self.hasher.hash_one(&key);
+        let mut out = Removed::new();
         let mut st = self.lock(hash);
-        let (put, dead) = st.cache.put_hashed(hash, key, value, ttl);
+        let put = st.cache.put_hashed(hash, key, value, weight, ttl, &mut out);
         drop(st);
-        drop(dead);
+        self.settle(put, out)
+    }
+
+    /// After an insertion, with no lock held: tells the listener what it displaced, drops
+    /// that, and returns the replaced value if any.
+    fn settle(
+        &self,
+        put: Put<P::Key, P::Value>,
+        out: Removed<P::Key, P::Value>,
+    ) -> Option<P::Value> {
         match put {
-            Put::Replaced(_, old) => Some(old),
-            other => {
-                drop(other);
+            Put::Replaced(k, old) => {
+                if let Some(l) = &self.hooks.listener {
+                    let told =
+                        catch_unwind(AssertUnwindSafe(|| l(&k, &old, RemovalCause::Replaced)));
+                    self.hooks.notify(out);
+                    if let Err(p) = told {
+                        resume_unwind(p);
+                    }
+                } else {
+                    drop(out);
+                }
+                Some(old)
+            }
+            Put::Evicted(k, v, cause) => {
+                let mut all = out;
+                all.push(k, v, cause);
+                self.hooks.notify(all);
+                None
+            }
+            Put::Stored => {
+                self.hooks.notify(out);
+                None
+            }
+            Put::Rejected(k, v) => {
+                self.hooks.notify(out);
+                drop((k, v));
                 None
             }
         }
@@ -202,8 +299,14 @@ where
         Q: ?Sized + Hash + Eq,
     {
         let hash = self.hasher.hash_one(key);
-        let removed = self.lock(hash).cache.remove_hashed(hash, key);
-        removed.map(|(_, v)| v)
+        let mut out = Removed::new();
+        let removed = self.lock(hash).cache.remove_hashed(hash, key, &mut out);
+        self.hooks.notify(out);
+        let (k, v) = removed?;
+        if let Some(l) = &self.hooks.listener {
+            l(&k, &v, RemovalCause::Explicit);
+        }
+        Some(v)
     }
 
     pub(crate) fn get_or_insert_with<F>(&self, key: P::Key, f: F) -> P::Value
@@ -213,12 +316,12 @@ where
         let hash = self.hasher.hash_one(&key);
         let shard = self.shard(hash);
         let flight = loop {
+            let mut out = Removed::new();
             let mut st = shard.state.lock();
-            let (found, dead) = st.cache.get_hashed(hash, &key);
+            let found = st.cache.get_hashed(hash, &key, &mut out).cloned();
             if let Some(v) = found {
-                let v = v.clone();
                 drop(st);
-                drop(dead);
+                self.hooks.notify(out);
                 return v;
             }
             let running = st
@@ -228,7 +331,7 @@ where
                 .map(|p| Arc::clone(&p.flight));
             if let Some(flight) = running {
                 drop(st);
-                drop(dead);
+                self.hooks.notify(out);
                 match flight.wait() {
                     Some(v) => return v,
                     None => continue, // the computing caller panicked: start over
@@ -241,7 +344,7 @@ where
                 flight: Arc::clone(&flight),
             });
             drop(st);
-            drop(dead);
+            self.hooks.notify(out);
             break flight;
         };
         let mut guard = Computing {
@@ -250,17 +353,28 @@ where
             result: None,
         };
         let value = f();
+        let mut out = Removed::new();
         let mut st = shard.state.lock();
         let pending = guard.unregister(&mut st);
-        let (put, dead) = match pending {
-            Some(p) => st.cache.put_hashed(hash, p.key, value.clone(), None),
-            None => (Put::Stored, None), // unreachable: only this guard removes it
+        let put = match pending {
+            Some(p) => {
+                let (mut weight, mut ttl) = (1, None);
+                if self.hooks.weigher.is_some() || self.hooks.expire_after.is_some() {
+                    // User code runs with no lock held. Meanwhile the key has neither an
+                    // entry nor a flight: a caller arriving now computes it again.
+                    drop(st);
+                    (weight, ttl) = self.hooks.assess(&p.key, &value, None);
+                    st = shard.state.lock();
+                }
+                st.cache
+                    .put_hashed(hash, p.key, value.clone(), weight, ttl, &mut out)
+            }
+            None => Put::Stored, // unreachable: only this guard removes it
         };
         drop(st);
         guard.result = Some(value.clone());
         drop(guard); // publishes the value and wakes the waiters
-        drop(put);
-        drop(dead);
+        drop(self.settle(put, out));
         value
     }
 
@@ -285,18 +399,54 @@ where
     pub(crate) fn clear(&self) {
         for s in self.shards.iter() {
             let old = s.state.lock().cache.take();
-            drop(old);
+            if self.hooks.listener.is_some() {
+                let mut out = Removed::new();
+                old.drain(|k, v| out.push(k, v, RemovalCause::Explicit));
+                self.hooks.notify(out);
+            } else {
+                drop(old);
+            }
         }
     }
 
     pub(crate) fn purge(&self) -> usize {
         let mut n = 0;
         for s in self.shards.iter() {
-            let dead = s.state.lock().cache.purge();
-            n += dead.len();
-            drop(dead);
+            let mut out = Removed::new();
+            s.state.lock().cache.purge(&mut out);
+            n += out.len();
+            self.hooks.notify(out);
         }
         n
+    }
+
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&P::Key, &P::Value) -> bool) {
+        for s in self.shards.iter() {
+            let mut out = Removed::new();
+            s.state.lock().cache.retain(&mut keep, &mut out);
+            self.hooks.notify(out);
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<(P::Key, P::Value)>
+    where
+        P::Key: Clone,
+    {
+        let mut all = Vec::new();
+        for s in self.shards.iter() {
+            s.state
+                .lock()
+                .cache
+                .for_each(&mut |k, v| all.push((k.clone(), v.clone())));
+        }
+        all
+    }
+
+    pub(crate) fn weighted_size(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| s.state.lock().cache.weight())
+            .sum()
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {

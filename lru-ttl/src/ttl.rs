@@ -13,7 +13,7 @@
 //! filing one costs a single comparison.
 
 use crate::clock::{Clock, InstantClock, nanos};
-use crate::policy::{Dead, Policy, Put};
+use crate::policy::{Policy, Put, RemovalCause, Removed};
 use crate::raw::{Extra, MAX_ENTRIES, NIL, Raw};
 use crate::stats::CacheInfo;
 use hashbrown::DefaultHashBuilder;
@@ -22,22 +22,39 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::time::Duration;
 
-/// A node's deadline, set order and place in the deadline heap.
+/// "Never", as a deadline or a time to idle.
+pub(crate) const NEVER: u64 = u64::MAX;
+
+/// What a timed node keeps beyond the deadline heap's bookkeeping. [`Expiry`] keeps only
+/// the deadline (`TtlCache`); [`Meta`] also the last access, for a time to idle, and a
+/// weight (the configurable `Cache`). The core asks through these consts and methods, so an
+/// unused feature costs neither memory nor time.
+pub(crate) trait Timed: Extra + Copy {
+    /// Whether the last access is kept (a time to idle can apply).
+    const IDLE: bool;
+    /// Whether a weight is kept (else every entry weighs 1).
+    const WEIGHTED: bool;
+    /// A node set at `now`, expiring at `deadline`, of `weight`.
+    fn new(deadline: u64, now: u64, weight: u32) -> Self;
+    /// Sets the node again at `now` (keeping its place in the heap, for the caller to
+    /// re-file).
+    fn reset(&mut self, deadline: u64, now: u64, weight: u32);
+    /// When the node expires by its time to live.
+    fn deadline(&self) -> u64;
+    /// When the node was last read or set.
+    fn accessed(&self) -> u64;
+    /// Records a read at `now`.
+    fn set_accessed(&mut self, now: u64);
+    /// The node's weight.
+    fn weight(&self) -> u32;
+}
+
+/// A `TtlCache` node's deadline, set order and place in the deadline heap.
 #[derive(Clone, Copy)]
 pub(crate) struct Expiry {
     deadline: u64,
     seq: u32,
     hpos: u32,
-}
-
-impl Expiry {
-    fn at(deadline: u64) -> Self {
-        Self {
-            deadline,
-            seq: 0,
-            hpos: NIL,
-        }
-    }
 }
 
 impl Extra for Expiry {
@@ -56,20 +73,111 @@ impl Extra for Expiry {
     }
 }
 
-/// The hash-level TTL cache.
-pub(crate) struct TtlCore<K, V, C> {
-    raw: Raw<K, V, Expiry>,
-    cap: usize,
+impl Timed for Expiry {
+    const IDLE: bool = false;
+    const WEIGHTED: bool = false;
+    fn new(deadline: u64, _now: u64, _weight: u32) -> Self {
+        Self {
+            deadline,
+            seq: 0,
+            hpos: NIL,
+        }
+    }
+    fn reset(&mut self, deadline: u64, _now: u64, _weight: u32) {
+        self.deadline = deadline;
+    }
+    fn deadline(&self) -> u64 {
+        self.deadline
+    }
+    fn accessed(&self) -> u64 {
+        0
+    }
+    fn set_accessed(&mut self, _now: u64) {}
+    fn weight(&self) -> u32 {
+        1
+    }
+}
+
+/// A `Cache` node's deadline, last access, weight, set order and place in the heap.
+#[derive(Clone, Copy)]
+pub(crate) struct Meta {
+    deadline: u64,
+    accessed: u64,
+    weight: u32,
+    seq: u32,
+    hpos: u32,
+}
+
+impl Extra for Meta {
+    const TIMED: bool = true;
+    fn heap_key(&self) -> (u64, u32) {
+        (self.deadline, self.seq)
+    }
+    fn set_seq(&mut self, seq: u32) {
+        self.seq = seq;
+    }
+    fn hpos(&self) -> u32 {
+        self.hpos
+    }
+    fn set_hpos(&mut self, p: u32) {
+        self.hpos = p;
+    }
+}
+
+impl Timed for Meta {
+    const IDLE: bool = true;
+    const WEIGHTED: bool = true;
+    fn new(deadline: u64, now: u64, weight: u32) -> Self {
+        Self {
+            deadline,
+            accessed: now,
+            weight,
+            seq: 0,
+            hpos: NIL,
+        }
+    }
+    fn reset(&mut self, deadline: u64, now: u64, weight: u32) {
+        self.deadline = deadline;
+        self.accessed = now;
+        self.weight = weight;
+    }
+    fn deadline(&self) -> u64 {
+        self.deadline
+    }
+    fn accessed(&self) -> u64 {
+        self.accessed
+    }
+    fn set_accessed(&mut self, now: u64) {
+        self.accessed = now;
+    }
+    fn weight(&self) -> u32 {
+        self.weight
+    }
+}
+
+/// The hash-level timed cache: entries expire by a time to live (a default, or their own),
+/// optionally by a time to idle, and a bound in entries or in total weight evicts expired
+/// entries first, then the least recently used.
+pub(crate) struct TtlCore<K, V, C, X = Expiry> {
+    pub(crate) raw: Raw<K, V, X>,
+    /// The bound, in entries or weight units; `u64::MAX` when unbounded.
+    max: u64,
     bounded: bool,
-    ttl: u64,
+    /// The total weight stored (the entry count when unweighted).
+    total: u64,
+    /// The default time to live, in nanoseconds ([`NEVER`]: none).
+    pub(crate) ttl: u64,
+    /// The time to idle ([`NEVER`]: none; kept only when `X::IDLE`).
+    tti: u64,
     clock: C,
     hits: u64,
     misses: u64,
 }
 
-impl<K, V, C> TtlCore<K, V, C> {
+impl<K, V, C, X: Timed> TtlCore<K, V, C, X> {
     pub(crate) fn capacity(&self) -> Option<usize> {
-        self.bounded.then_some(self.cap)
+        self.bounded
+            .then_some(usize::try_from(self.max).unwrap_or(usize::MAX))
     }
 
     pub(crate) fn info(&self) -> CacheInfo {
@@ -84,89 +192,120 @@ impl<K, V, C> TtlCore<K, V, C> {
     pub(crate) fn reset(&mut self) {
         self.hits = 0;
         self.misses = 0;
+        self.total = 0;
         self.raw.clear();
     }
 }
 
-impl<K, V, C: Clock> TtlCore<K, V, C> {
-    pub(crate) fn new(cap: Option<usize>, ttl: Duration, clock: C) -> Self {
-        if let Some(c) = cap {
-            assert!(c <= MAX_ENTRIES, "lru-ttl: capacity over 2^32 - 2 entries");
+impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
+    /// A core bounded by `cap` entries (or weight units; `None`: unbounded), whose entries
+    /// live `ttl` by default ([`NEVER`]: forever) and, if `X::IDLE`, `tti` after their last
+    /// access.
+    pub(crate) fn with_limits(cap: Option<u64>, ttl: u64, tti: u64, clock: C) -> Self {
+        if !X::WEIGHTED
+            && let Some(c) = cap
+        {
+            assert!(
+                c <= MAX_ENTRIES as u64,
+                "lru-ttl: capacity over 2^32 - 2 entries"
+            );
         }
         Self {
             raw: Raw::new(),
-            cap: cap.unwrap_or(usize::MAX),
+            max: cap.unwrap_or(u64::MAX),
             bounded: cap.is_some(),
-            ttl: nanos(ttl),
+            total: 0,
+            ttl,
+            tti: if X::IDLE { tti } else { NEVER },
             clock,
             hits: 0,
             misses: 0,
         }
     }
 
+    /// A core bounded by `cap` entries whose entries live `ttl`.
+    pub(crate) fn new(cap: Option<usize>, ttl: Duration, clock: C) -> Self {
+        Self::with_limits(cap.map(|c| c as u64), nanos(ttl), NEVER, clock)
+    }
+
     #[cfg(test)]
-    pub(crate) fn raw(&self) -> &Raw<K, V, Expiry> {
+    pub(crate) fn raw(&self) -> &Raw<K, V, X> {
         &self.raw
     }
 
     #[inline]
-    fn now(&self) -> u64 {
+    pub(crate) fn now(&self) -> u64 {
         nanos(self.clock.now())
     }
 
+    /// Whether node `i` has expired at `now`, by its time to live or its time to idle.
     #[inline]
-    fn expired(&self, i: u32, now: u64) -> bool {
-        now >= self.raw.node(i).extra.deadline
+    pub(crate) fn expired(&self, i: u32, now: u64) -> bool {
+        let x = &self.raw.node(i).extra;
+        now >= x.deadline() || (X::IDLE && now >= x.accessed().saturating_add(self.tti))
     }
 
     fn remove_node(&mut self, i: u32) -> (K, V) {
         let n = self.raw.remove_at(i);
+        self.total -= u64::from(n.extra.weight());
         (n.key, n.value)
     }
 
-    /// The entry with the earliest deadline, if it has expired.
+    /// An expired entry if there is any: the one whose deadline passed first, else (with a
+    /// time to idle) the least recently used, which has been idle longest.
     fn first_expired(&self, now: u64) -> Option<u32> {
-        self.raw
-            .earliest()
-            .filter(|&(d, _)| now >= d)
-            .map(|(_, i)| i)
+        if let Some((d, i)) = self.raw.earliest()
+            && now >= d
+        {
+            return Some(i);
+        }
+        let t = self.raw.tail();
+        (X::IDLE && self.tti != NEVER && t != NIL && self.expired(t, now)).then_some(t)
     }
 
-    /// Removes the entry with the earliest deadline if it has expired.
-    fn purge_head(&mut self, now: u64) -> Dead<K, V> {
-        self.first_expired(now).map(|i| self.remove_node(i))
+    /// Removes one expired entry, if any, onto `out`: called on every insertion, so expired
+    /// entries leave at least as fast as new ones arrive.
+    fn purge_one(&mut self, now: u64, out: &mut Removed<K, V>) {
+        if let Some(i) = self.first_expired(now) {
+            let (k, v) = self.remove_node(i);
+            out.push(k, v, RemovalCause::Expired);
+        }
     }
 
-    /// The entry to evict from a full cache: an expired one if there is any, else the
+    /// The entry to evict to make room and why: an expired one if there is any, else the
     /// least recently used.
-    fn victim(&self, now: u64) -> u32 {
-        self.first_expired(now).unwrap_or(self.raw.tail())
+    fn victim(&self, now: u64) -> (u32, RemovalCause) {
+        match self.first_expired(now) {
+            Some(i) => (i, RemovalCause::Expired),
+            None => (self.raw.tail(), RemovalCause::Capacity),
+        }
     }
 
-    /// Finds a live entry, promoting it and counting the outcome; an expired entry met is
-    /// removed and returned.
+    /// Finds a live entry, promoting it (and, with a time to idle, renewing it) and counting
+    /// the outcome; an expired entry met is removed onto `out`.
     #[inline]
-    pub(crate) fn get_index<Q>(&mut self, hash: u64, q: &Q) -> (Option<u32>, Dead<K, V>)
+    pub(crate) fn get_index<Q>(&mut self, hash: u64, q: &Q, out: &mut Removed<K, V>) -> Option<u32>
     where
         K: Borrow<Q>,
         Q: ?Sized + Eq,
     {
-        match self.raw.find(hash, q) {
-            Some(i) => {
-                if self.expired(i, self.now()) {
-                    self.misses += 1;
-                    (None, Some(self.remove_node(i)))
-                } else {
-                    self.hits += 1;
-                    self.raw.touch(i);
-                    (Some(i), None)
-                }
-            }
-            None => {
-                self.misses += 1;
-                (None, None)
-            }
+        let Some(i) = self.raw.find(hash, q) else {
+            self.misses += 1;
+            return None;
+        };
+        let now = self.now();
+        if self.expired(i, now) {
+            self.misses += 1;
+            let (k, v) = self.remove_node(i);
+            out.push(k, v, RemovalCause::Expired);
+            return None;
         }
+        self.hits += 1;
+        self.raw.touch(i);
+        if X::IDLE {
+            self.raw.node_mut(i).extra.set_accessed(now);
+        }
+        Some(i)
     }
 
     pub(crate) fn peek_index<Q>(&self, hash: u64, q: &Q) -> Option<u32>
@@ -179,30 +318,52 @@ impl<K, V, C: Clock> TtlCore<K, V, C> {
             .filter(|&i| !self.expired(i, self.now()))
     }
 
+    /// Whether an entry of `weight` living `ttl` can be stored at all.
+    fn storable(&self, ttl: u64, weight: u64) -> bool {
+        ttl != 0 && self.max != 0 && weight <= self.max
+    }
+
     /// Stores a key known to be absent. Returns its index (`None` if not stored) and what
-    /// was evicted or rejected, plus an expired entry purged on the way.
+    /// was evicted or rejected; an expired entry purged on the way, and in weighted cores
+    /// the entries evicted to make room, go to `out`.
     pub(crate) fn put_absent(
         &mut self,
         hash: u64,
         key: K,
         value: V,
+        weight: u32,
         ttl: Option<Duration>,
-    ) -> (Option<u32>, Put<K, V>, Dead<K, V>) {
+        out: &mut Removed<K, V>,
+    ) -> (Option<u32>, Put<K, V>) {
         let ttl = ttl.map_or(self.ttl, nanos);
-        if ttl == 0 || self.cap == 0 {
-            return (None, Put::Rejected(key, value), None);
+        let w = if X::WEIGHTED { u64::from(weight) } else { 1 };
+        if !self.storable(ttl, w) {
+            return (None, Put::Rejected(key, value));
         }
         let now = self.now();
-        let dead = self.purge_head(now);
-        let extra = Expiry::at(now.saturating_add(ttl));
-        if self.raw.len() >= self.cap {
-            let victim = self.victim(now);
+        self.purge_one(now, out);
+        let extra = X::new(now.saturating_add(ttl), now, weight);
+        if !X::WEIGHTED && self.raw.len() as u64 >= self.max {
+            // Full: the victim's slot takes the new entry.
+            let (victim, cause) = self.victim(now);
             let (k, v) = self.raw.replace_at(victim, hash, key, value, extra);
-            return (Some(victim), Put::Evicted(k, v), dead);
+            return (Some(victim), Put::Evicted(k, v, cause));
         }
-        let limit = self.cap.min(MAX_ENTRIES);
+        while self.total + w > self.max {
+            let (victim, cause) = self.victim(now);
+            let (k, v) = self.remove_node(victim);
+            out.push(k, v, cause);
+        }
+        let limit = if X::WEIGHTED {
+            MAX_ENTRIES
+        } else {
+            usize::try_from(self.max)
+                .unwrap_or(usize::MAX)
+                .min(MAX_ENTRIES)
+        };
         let i = self.raw.push(hash, key, value, extra, limit);
-        (Some(i), Put::Stored, dead)
+        self.total += w;
+        (Some(i), Put::Stored)
     }
 
     pub(crate) fn put(
@@ -210,51 +371,69 @@ impl<K, V, C: Clock> TtlCore<K, V, C> {
         hash: u64,
         key: K,
         value: V,
+        weight: u32,
         ttl: Option<Duration>,
-    ) -> (Put<K, V>, Dead<K, V>)
+        out: &mut Removed<K, V>,
+    ) -> Put<K, V>
     where
         K: Eq,
     {
         let Some(i) = self.raw.find(hash, &key) else {
-            let (_, put, dead) = self.put_absent(hash, key, value, ttl);
-            return (put, dead);
+            return self.put_absent(hash, key, value, weight, ttl, out).1;
         };
         let ttl = ttl.map_or(self.ttl, nanos);
-        if ttl == 0 || self.cap == 0 {
-            // Setting with a zero ttl: the old entry is gone and nothing is stored.
-            let old = self.remove_node(i);
-            return (Put::Rejected(key, value), Some(old));
+        let w = if X::WEIGHTED { u64::from(weight) } else { 1 };
+        if !self.storable(ttl, w) {
+            // Setting what cannot be stored: the old entry is gone and nothing is stored.
+            let (k, v) = self.remove_node(i);
+            out.push(k, v, RemovalCause::Replaced);
+            return Put::Rejected(key, value);
         }
         let now = self.now();
+        let old_w = u64::from(self.raw.node(i).extra.weight());
         let n = self.raw.node_mut(i);
-        n.extra.deadline = now.saturating_add(ttl);
+        n.extra.reset(now.saturating_add(ttl), now, weight);
         let old = std::mem::replace(&mut n.value, value);
+        self.total = self.total - old_w + w;
         self.raw.touch(i);
         self.raw.deadline_changed(i);
-        (Put::Replaced(key, old), self.purge_head(now))
+        // A heavier value may push others out (never this one: it is the most recent and
+        // fits alone).
+        while self.total > self.max {
+            let (victim, cause) = self.victim(now);
+            let (k, v) = self.remove_node(victim);
+            out.push(k, v, cause);
+        }
+        self.purge_one(now, out);
+        Put::Replaced(key, old)
     }
 
-    pub(crate) fn remove<Q>(&mut self, hash: u64, q: &Q) -> Option<(K, V)>
+    pub(crate) fn remove<Q>(&mut self, hash: u64, q: &Q, out: &mut Removed<K, V>) -> Option<(K, V)>
     where
         K: Borrow<Q>,
         Q: ?Sized + Eq,
     {
         let i = self.raw.find(hash, q)?;
         let expired = self.expired(i, self.now());
-        let pair = self.remove_node(i);
-        // An expired entry is removed but, as it was not alive, not returned.
-        (!expired).then_some(pair)
+        let (k, v) = self.remove_node(i);
+        if expired {
+            // Removed but, as it was not alive, not returned.
+            out.push(k, v, RemovalCause::Expired);
+            return None;
+        }
+        Some((k, v))
     }
 
     /// Removes every expired entry (a full scan), handing each to `out` right after it is
     /// removed.
-    pub(crate) fn purge_with(&mut self, mut out: impl FnMut((K, V))) {
+    pub(crate) fn purge_with(&mut self, mut out: impl FnMut(K, V)) {
         let now = self.now();
         let mut i = 0;
         while i < self.raw.slab_len() {
             if self.expired(i, now) {
                 // The last node moved into slot `i`: look at `i` again.
-                out(self.remove_node(i));
+                let (k, v) = self.remove_node(i);
+                out(k, v);
             } else {
                 i += 1;
             }
@@ -267,36 +446,34 @@ impl<K, V, C: Clock> TtlCore<K, V, C> {
         if let Some(c) = cap {
             assert!(c <= MAX_ENTRIES, "lru-ttl: capacity over 2^32 - 2 entries");
         }
-        self.cap = cap.unwrap_or(usize::MAX);
+        self.max = cap.map_or(u64::MAX, |c| c as u64);
         self.bounded = cap.is_some();
         let now = self.now();
-        let shrink = self.raw.len() > self.cap;
-        let mut out = Vec::with_capacity(self.raw.len().saturating_sub(self.cap));
-        while self.raw.len() > self.cap {
-            let victim = self.victim(now);
+        let shrink = self.total > self.max;
+        let mut out = Vec::new();
+        while self.total > self.max {
+            let (victim, _) = self.victim(now);
             out.push(self.remove_node(victim));
         }
-        if shrink {
-            self.raw.shrink_to(self.cap);
+        if shrink && !X::WEIGHTED {
+            self.raw.shrink_to(self.raw.len());
         }
         out
     }
 }
 
-impl<K, V, C: Clock + Clone> Policy for TtlCore<K, V, C> {
+impl<K, V, C: Clock + Clone, X: Timed> Policy for TtlCore<K, V, C, X> {
     type Key = K;
     type Value = V;
 
     #[inline]
-    fn get_hashed<Q>(&mut self, hash: u64, q: &Q) -> (Option<&V>, Dead<K, V>)
+    fn get_hashed<Q>(&mut self, hash: u64, q: &Q, out: &mut Removed<K, V>) -> Option<&V>
     where
         K: Borrow<Q>,
         Q: ?Sized + Eq,
     {
-        match self.get_index(hash, q) {
-            (Some(i), dead) => (Some(&self.raw.node(i).value), dead),
-            (None, dead) => (None, dead),
-        }
+        let i = self.get_index(hash, q, out)?;
+        Some(&self.raw.node(i).value)
     }
 
     fn peek_hashed<Q>(&self, hash: u64, q: &Q) -> Option<&V>
@@ -312,24 +489,30 @@ impl<K, V, C: Clock + Clone> Policy for TtlCore<K, V, C> {
         hash: u64,
         key: K,
         value: V,
+        weight: u32,
         ttl: Option<Duration>,
-    ) -> (Put<K, V>, Dead<K, V>)
+        out: &mut Removed<K, V>,
+    ) -> Put<K, V>
     where
         K: Eq,
     {
-        self.put(hash, key, value, ttl)
+        self.put(hash, key, value, weight, ttl, out)
     }
 
-    fn remove_hashed<Q>(&mut self, hash: u64, q: &Q) -> Option<(K, V)>
+    fn remove_hashed<Q>(&mut self, hash: u64, q: &Q, out: &mut Removed<K, V>) -> Option<(K, V)>
     where
         K: Borrow<Q>,
         Q: ?Sized + Eq,
     {
-        self.remove(hash, q)
+        self.remove(hash, q, out)
     }
 
     fn len(&self) -> usize {
         self.raw.len()
+    }
+
+    fn weight(&self) -> u64 {
+        self.total
     }
 
     fn info(&self) -> CacheInfo {
@@ -339,9 +522,11 @@ impl<K, V, C: Clock + Clone> Policy for TtlCore<K, V, C> {
     fn take(&mut self) -> Self {
         let fresh = Self {
             raw: Raw::new(),
-            cap: self.cap,
+            max: self.max,
             bounded: self.bounded,
+            total: 0,
             ttl: self.ttl,
+            tti: self.tti,
             clock: self.clock.clone(),
             hits: 0,
             misses: 0,
@@ -349,10 +534,47 @@ impl<K, V, C: Clock + Clone> Policy for TtlCore<K, V, C> {
         std::mem::replace(self, fresh)
     }
 
-    fn purge(&mut self) -> Vec<(K, V)> {
-        let mut out = Vec::new();
-        self.purge_with(|e| out.push(e));
-        out
+    fn drain(mut self, mut f: impl FnMut(K, V)) {
+        while self.raw.len() > 0 {
+            let (k, v) = self.remove_node(self.raw.slab_len() - 1);
+            f(k, v);
+        }
+    }
+
+    fn purge(&mut self, out: &mut Removed<K, V>) {
+        self.purge_with(|k, v| out.push(k, v, RemovalCause::Expired));
+    }
+
+    fn retain(&mut self, keep: &mut dyn FnMut(&K, &V) -> bool, out: &mut Removed<K, V>) {
+        let now = self.now();
+        let mut i = 0;
+        while i < self.raw.slab_len() {
+            let cause = if self.expired(i, now) {
+                RemovalCause::Expired
+            } else {
+                let n = self.raw.node(i);
+                if keep(&n.key, &n.value) {
+                    i += 1;
+                    continue;
+                }
+                RemovalCause::Explicit
+            };
+            // The last node moved into slot `i`: look at `i` again.
+            let (k, v) = self.remove_node(i);
+            out.push(k, v, cause);
+        }
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(&K, &V)) {
+        let now = self.now();
+        let mut i = self.raw.head();
+        while i != NIL {
+            if !self.expired(i, now) {
+                let n = self.raw.node(i);
+                f(&n.key, &n.value);
+            }
+            i = self.raw.next_of(i);
+        }
     }
 
     fn heap_bytes(&self) -> usize {
@@ -479,7 +701,8 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
         Q: ?Sized + Hash + Eq,
     {
         let hash = self.hasher.hash_one(key);
-        let (i, dead) = self.core.get_index(hash, key);
+        let mut dead = Removed::new();
+        let i = self.core.get_index(hash, key, &mut dead);
         drop(dead);
         Some(&self.core.raw.node(i?).value)
     }
@@ -534,7 +757,8 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     /// ```
     pub fn insert(&mut self, key: K, value: V) -> Option<(K, V)> {
         let hash = self.hasher.hash_one(&key);
-        let (put, dead) = self.core.put(hash, key, value, None);
+        let mut dead = Removed::new();
+        let put = self.core.put(hash, key, value, 1, None, &mut dead);
         drop(dead);
         put.into_pair()
     }
@@ -552,7 +776,8 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     /// ```
     pub fn insert_with_ttl(&mut self, key: K, value: V, ttl: Duration) -> Option<(K, V)> {
         let hash = self.hasher.hash_one(&key);
-        let (put, dead) = self.core.put(hash, key, value, Some(ttl));
+        let mut dead = Removed::new();
+        let put = self.core.put(hash, key, value, 1, Some(ttl), &mut dead);
         drop(dead);
         put.into_pair()
     }
@@ -570,13 +795,15 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     /// ```
     pub fn get_or_insert_with<F: FnOnce() -> V>(&mut self, key: K, f: F) -> &V {
         let hash = self.hasher.hash_one(&key);
-        let (found, dead) = self.core.get_index(hash, &key);
+        let mut dead = Removed::new();
+        let found = self.core.get_index(hash, &key, &mut dead);
         drop(dead);
         if let Some(i) = found {
             return &self.core.raw.node(i).value;
         }
         let value = f();
-        let (i, put, dead) = self.core.put_absent(hash, key, value, None);
+        let mut dead = Removed::new();
+        let (i, put) = self.core.put_absent(hash, key, value, 1, None, &mut dead);
         drop(dead);
         match i {
             Some(i) => {
@@ -605,7 +832,10 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
         Q: ?Sized + Hash + Eq,
     {
         let hash = self.hasher.hash_one(key);
-        self.core.remove(hash, key).map(|(_, v)| v)
+        let mut dead = Removed::new();
+        let removed = self.core.remove(hash, key, &mut dead).map(|(_, v)| v);
+        drop(dead);
+        removed
     }
 
     /// Removes every expired entry now (one pass over the entries) and returns how many.
@@ -623,9 +853,9 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     /// ```
     pub fn purge_expired(&mut self) -> usize {
         let mut n = 0;
-        self.core.purge_with(|e| {
+        self.core.purge_with(|k, v| {
             n += 1;
-            drop(e);
+            drop((k, v));
         });
         n
     }
@@ -785,7 +1015,7 @@ impl<'a, K, V> Iterator for TtlIter<'a, K, V> {
             let i = self.at;
             self.at = self.raw.next_of(i);
             let n = self.raw.node(i);
-            if self.now < n.extra.deadline {
+            if self.now < n.extra.deadline() {
                 return Some((&n.key, &n.value));
             }
         }

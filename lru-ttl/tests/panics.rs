@@ -2,7 +2,7 @@
 //! (contents agree with lookups, iteration and `len`), still usable, and every value is
 //! dropped exactly once (counted) by the time the cache is gone.
 
-use lru_ttl::{LruCache, ManualClock, SyncLruCache, SyncTtlCache, TtlCache};
+use lru_ttl::{Cache, LruCache, ManualClock, SyncLruCache, TtlCache};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -250,8 +250,11 @@ fn sync_caches_survive_panics_and_drop_outside_the_lock() {
 
     let ledger2 = Ledger::default();
     {
-        let cache: SyncTtlCache<u32, Rcless, ManualClock> =
-            SyncTtlCache::with_clock(None, Duration::from_secs(1), 1, ManualClock::new());
+        let cache: Cache<u32, Rcless> = Cache::builder()
+            .time_to_live(Duration::from_secs(1))
+            .clock(ManualClock::new())
+            .shards(1)
+            .build();
         assert!(quiet(|| cache.get_or_insert_with(5, || panic!("closure"))).is_err());
         cache.insert(5, Rcless(Arc::new(Mutex::new(ledger2.value(5, false)))));
         assert!(cache.contains_key(&5));

@@ -2,7 +2,7 @@
 //! panicking computation, recursive memoization, and contents under concurrent churn.
 //! (Loom explores the interleavings of the small cases in `tests/loom.rs`.)
 
-use lru_ttl::{Memoize, SyncLruCache, SyncTtlCache, lru_cache};
+use lru_ttl::{Cache, Memoize, SyncLruCache, lru_cache};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
@@ -40,7 +40,11 @@ fn stampede_computes_once() {
 
 #[test]
 fn waiters_retry_after_a_panicking_computation() {
-    let cache = Arc::new(SyncTtlCache::new(Duration::from_secs(60)));
+    let cache: Arc<Cache<u8, u64>> = Arc::new(
+        Cache::builder()
+            .time_to_live(Duration::from_secs(60))
+            .build(),
+    );
     let started = Arc::new(Barrier::new(2));
     let a = {
         let (cache, started) = (cache.clone(), started.clone());

@@ -26,32 +26,26 @@ trait SharedDriver: Send + Sync + 'static {
 mod ours {
     use super::*;
 
-    pub enum Ours {
-        Lru(lru_ttl::SyncLruCache<u64, u64>),
-        Ttl(lru_ttl::SyncTtlCache<u64, u64>),
-    }
+    pub struct Ours(lru_ttl::Cache<u64, u64>);
 
     impl SharedDriver for Ours {
         const NAME: &'static str = "lru-ttl";
         const OURS: bool = true;
         fn new(capacity: usize, ttl: Option<Duration>) -> Self {
-            match ttl {
-                None => Ours::Lru(lru_ttl::SyncLruCache::new(capacity)),
-                Some(ttl) => Ours::Ttl(lru_ttl::SyncTtlCache::bounded(capacity, ttl)),
-            }
+            Ours(match ttl {
+                None => lru_ttl::Cache::new(capacity),
+                Some(ttl) => lru_ttl::Cache::builder()
+                    .max_capacity(capacity as u64)
+                    .time_to_live(ttl)
+                    .build(),
+            })
         }
         fn get_or_load(&self, key: u64) -> bool {
             let mut hit = true;
-            let v = match self {
-                Ours::Lru(c) => c.get_or_insert_with(key, || {
-                    hit = false;
-                    key * 2
-                }),
-                Ours::Ttl(c) => c.get_or_insert_with(key, || {
-                    hit = false;
-                    key * 2
-                }),
-            };
+            let v = self.0.get_or_insert_with(key, || {
+                hit = false;
+                key * 2
+            });
             debug_assert_eq!(v, key * 2);
             hit
         }

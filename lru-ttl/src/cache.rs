@@ -1,0 +1,868 @@
+//! `Cache`: the thread-safe cache, `&self` everywhere, values returned by clone; configured
+//! by [`CacheBuilder`], with `SyncLruCache` as its plain strict-LRU shortcut.
+//!
+//! Each shard holds one core, chosen when the cache is built: the strict LRU core
+//! (`lru.rs`) when nothing else is asked for, so the plain cache pays for no deadlines or
+//! weights; the timed core (`ttl.rs`, nodes with deadline, last access and weight) as soon
+//! as a time to live, a time to idle, a per-entry expiry or a weigher is configured.
+
+use crate::clock::{Clock, InstantClock, nanos};
+use crate::lru::LruCore;
+use crate::policy::{Policy, Put, RemovalCause, Removed};
+use crate::raw::MAX_ENTRIES;
+use crate::sharded::{Hooks, Sharded, default_shards};
+use crate::stats::CacheInfo;
+use crate::ttl::{Meta, NEVER, TtlCore};
+use hashbrown::DefaultHashBuilder;
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::time::Duration;
+
+/// The clock a built cache reads, shared by its shards.
+#[derive(Clone)]
+pub(crate) struct SharedClock(std::sync::Arc<dyn Clock + Send + Sync>);
+
+impl Clock for SharedClock {
+    fn now(&self) -> Duration {
+        self.0.now()
+    }
+}
+
+/// A shard's core: strict LRU, or timed (and weighed).
+pub(crate) enum Core<K, V> {
+    Lru(LruCore<K, V>),
+    Timed(TtlCore<K, V, SharedClock, Meta>),
+}
+
+macro_rules! each {
+    ($self:expr, $c:ident => $e:expr) => {
+        match $self {
+            Core::Lru($c) => $e,
+            Core::Timed($c) => $e,
+        }
+    };
+}
+
+impl<K, V> Policy for Core<K, V> {
+    type Key = K;
+    type Value = V;
+
+    #[inline]
+    fn get_hashed<Q>(&mut self, hash: u64, q: &Q, out: &mut Removed<K, V>) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        each!(self, c => c.get_hashed(hash, q, out))
+    }
+
+    fn peek_hashed<Q>(&self, hash: u64, q: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        each!(self, c => c.peek_hashed(hash, q))
+    }
+
+    #[inline]
+    fn put_hashed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u32,
+        ttl: Option<Duration>,
+        out: &mut Removed<K, V>,
+    ) -> Put<K, V>
+    where
+        K: Eq,
+    {
+        each!(self, c => c.put_hashed(hash, key, value, weight, ttl, out))
+    }
+
+    fn remove_hashed<Q>(&mut self, hash: u64, q: &Q, out: &mut Removed<K, V>) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        each!(self, c => c.remove_hashed(hash, q, out))
+    }
+
+    fn len(&self) -> usize {
+        each!(self, c => c.len())
+    }
+
+    fn weight(&self) -> u64 {
+        each!(self, c => c.weight())
+    }
+
+    fn info(&self) -> CacheInfo {
+        each!(self, c => c.info())
+    }
+
+    fn take(&mut self) -> Self {
+        match self {
+            Core::Lru(c) => Core::Lru(c.take()),
+            Core::Timed(c) => Core::Timed(c.take()),
+        }
+    }
+
+    fn drain(self, f: impl FnMut(K, V)) {
+        each!(self, c => c.drain(f))
+    }
+
+    fn purge(&mut self, out: &mut Removed<K, V>) {
+        each!(self, c => c.purge(out))
+    }
+
+    fn retain(&mut self, keep: &mut dyn FnMut(&K, &V) -> bool, out: &mut Removed<K, V>) {
+        each!(self, c => c.retain(keep, out))
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(&K, &V)) {
+        each!(self, c => c.for_each(f))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        each!(self, c => c.heap_bytes())
+    }
+}
+
+/// A thread-safe cache: shards chosen by key hash, each an exact LRU under its own lock,
+/// configured by [`Cache::builder`] with a bound in entries or in weight, a time to live,
+/// a time to idle, a per-entry expiry, an eviction listener, a clock and a hasher (or
+/// made with [`Cache::new`] as a plain strict LRU, also named [`SyncLruCache`]). With one
+/// shard the whole cache is an exact LRU; with more, each shard evicts its own least
+/// recently used entry and holds an even share of the bound. Values are returned by
+/// clone, so wrap large values in `Arc`.
+///
+/// An entry set at `t` with time to live `ttl` is alive while `now < t + ttl`; with a time
+/// to idle `tti`, also only while `now < last read or set + tti`. Expired entries are
+/// never returned; a full shard evicts an expired entry (the first to expire) before any
+/// live one, then its least recently used. Entries that leave (expired, evicted, replaced
+/// or removed) are shown to the eviction listener and dropped after the shard lock is
+/// released. [`get_or_insert_with`](Self::get_or_insert_with) computes a missing value
+/// once while other callers for the same key wait, with no lock held while it runs.
+///
+/// ```
+/// use lru_ttl::{Cache, RemovalCause};
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+///
+/// let evicted = Arc::new(Mutex::new(Vec::new()));
+/// let log = Arc::clone(&evicted);
+/// let cache: Cache<String, Vec<u8>> = Cache::builder()
+///     .max_capacity(1024) // bytes, as the weigher counts them
+///     .weigher(|_key: &String, value: &Vec<u8>| value.len() as u32)
+///     .time_to_live(Duration::from_secs(60))
+///     .eviction_listener(move |key: &String, _value: &Vec<u8>, cause| {
+///         log.lock().unwrap().push((key.clone(), cause));
+///     })
+///     .shards(1)
+///     .build();
+/// cache.insert("a".to_string(), vec![0; 600]);
+/// cache.insert("b".to_string(), vec![0; 600]); // 1200 bytes > 1024: "a" goes
+/// assert_eq!(cache.get("a"), None);
+/// assert_eq!(*evicted.lock().unwrap(), [("a".to_string(), RemovalCause::Capacity)]);
+/// assert_eq!(cache.weighted_size(), 600);
+/// ```
+///
+/// It is `Sync` only when keys and values are `Send`:
+///
+/// ```compile_fail
+/// fn shared<T: Sync>(_: &T) {}
+/// let cache: lru_ttl::Cache<u8, std::rc::Rc<u8>> = lru_ttl::Cache::new(4);
+/// shared(&cache);
+/// ```
+pub struct Cache<K, V, S = DefaultHashBuilder> {
+    inner: Sharded<Core<K, V>, S>,
+    timed: bool,
+}
+
+/// The plain thread-safe strict LRU: a [`Cache`] made with [`Cache::new`],
+/// [`Cache::with_shards`] or [`Cache::unbounded`].
+///
+/// ```
+/// use lru_ttl::SyncLruCache;
+/// use std::sync::Arc;
+///
+/// let cache = Arc::new(SyncLruCache::new(1000));
+/// let handles: Vec<_> = (0..4u64)
+///     .map(|t| {
+///         let cache = Arc::clone(&cache);
+///         std::thread::spawn(move || {
+///             for i in 0..100 {
+///                 cache.insert(t * 1000 + i, i);
+///             }
+///         })
+///     })
+///     .collect();
+/// for h in handles {
+///     h.join().unwrap();
+/// }
+/// assert_eq!(cache.len(), 400);
+/// assert_eq!(cache.get(&3005), Some(5));
+/// ```
+pub type SyncLruCache<K, V, S = DefaultHashBuilder> = Cache<K, V, S>;
+
+impl<K: Hash + Eq, V: Clone> Cache<K, V> {
+    /// A strict LRU cache of at most `capacity` entries with the default number of shards
+    /// (four per CPU, but no more than one per 64 entries).
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is over 2^32 - 2 entries.
+    ///
+    /// ```
+    /// let cache: lru_ttl::Cache<u64, u64> = lru_ttl::Cache::new(10_000);
+    /// assert!(cache.shards() >= 1);
+    /// assert_eq!(cache.capacity(), Some(10_000));
+    /// ```
+    pub fn new(capacity: usize) -> Self {
+        Self::with_shards(capacity, default_shards(Some(capacity)))
+    }
+
+    /// A strict LRU cache of at most `capacity` entries split over `shards` shards (at
+    /// least one, at most `capacity`). One shard makes the whole cache an exact LRU.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is over 2^32 - 2 entries.
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::with_shards(2, 1);
+    /// cache.insert(1, "a");
+    /// cache.insert(2, "b");
+    /// cache.get(&1);
+    /// cache.insert(3, "c"); // evicts 2, the least recently used
+    /// assert!(!cache.contains_key(&2));
+    /// ```
+    pub fn with_shards(capacity: usize, shards: usize) -> Self {
+        Self::with_shards_and_hasher(Some(capacity), shards, DefaultHashBuilder::default())
+    }
+
+    /// A strict LRU cache without a bound, with the default number of shards.
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::unbounded();
+    /// cache.insert(1, 1);
+    /// assert_eq!(cache.capacity(), None);
+    /// ```
+    pub fn unbounded() -> Self {
+        Self::with_shards_and_hasher(None, default_shards(None), DefaultHashBuilder::default())
+    }
+
+    /// A builder for a cache with more than a bound in entries: see [`CacheBuilder`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let cache: lru_ttl::Cache<&str, u32> = lru_ttl::Cache::builder()
+    ///     .max_capacity(100)
+    ///     .time_to_idle(Duration::from_secs(30))
+    ///     .build();
+    /// cache.insert("k", 1);
+    /// assert_eq!(cache.get("k"), Some(1));
+    /// ```
+    pub fn builder() -> CacheBuilder<K, V> {
+        CacheBuilder::new()
+    }
+}
+
+impl<K: Hash + Eq, V: Clone, S: BuildHasher> Cache<K, V, S> {
+    /// A strict LRU cache bounded by `capacity` (`None`: unbounded), split over `shards`
+    /// shards, hashing keys with `hasher`.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is over 2^32 - 2 entries.
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let cache = lru_ttl::Cache::with_shards_and_hasher(Some(8), 2, RandomState::new());
+    /// cache.insert(1, 1);
+    /// assert_eq!(cache.shards(), 2);
+    /// ```
+    pub fn with_shards_and_hasher(capacity: Option<usize>, shards: usize, hasher: S) -> Self {
+        if let Some(c) = capacity {
+            assert!(c <= MAX_ENTRIES, "lru-ttl: capacity over 2^32 - 2 entries");
+        }
+        Self {
+            inner: Sharded::new(capacity, shards, hasher, Hooks::default(), |cap| {
+                Core::Lru(LruCore::new(cap))
+            }),
+            timed: false,
+        }
+    }
+
+    /// A clone of `key`'s live value, made the most recently used entry (and, with a time
+    /// to idle, renewed); counts a hit or a miss.
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::new(8);
+    /// cache.insert("k", 1);
+    /// assert_eq!(cache.get("k"), Some(1));
+    /// assert_eq!(cache.get("j"), None);
+    /// ```
+    #[inline]
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        self.inner.get(key)
+    }
+
+    /// A clone of `key`'s live value, without changing recency or statistics.
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::new(8);
+    /// cache.insert(1, "one");
+    /// assert_eq!(cache.peek(&1), Some("one"));
+    /// assert_eq!(cache.cache_info().hits, 0);
+    /// ```
+    pub fn peek<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        self.inner.peek(key)
+    }
+
+    /// Whether `key` has a live entry (no promotion, not counted).
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::new(8);
+    /// cache.insert("k", ());
+    /// assert!(cache.contains_key("k"));
+    /// ```
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        self.inner.contains_key(key)
+    }
+
+    /// Stores `value` under `key` as the most recently used entry, with the cache's time to
+    /// live (or the one its per-entry expiry gives), and returns the value it replaced.
+    /// Entries it evicts, and the one it replaces, are shown to the eviction listener. An
+    /// entry that cannot be stored (capacity, time to live or weight zero, or heavier than
+    /// a shard's share of the bound) is dropped, and an old entry for `key` with it.
+    ///
+    /// # Panics
+    ///
+    /// If the weigher, the per-entry expiry or the eviction listener panics (the cache
+    /// stays consistent; a panicking listener is still given every other entry first).
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::new(8);
+    /// assert_eq!(cache.insert(1, "a"), None);
+    /// assert_eq!(cache.insert(1, "b"), Some("a"));
+    /// ```
+    #[inline]
+    pub fn insert(&self, key: K, value: V) -> Option<V> {
+        self.inner.insert(key, value, None)
+    }
+
+    /// Like [`insert`](Self::insert), with this entry's own time to live.
+    ///
+    /// # Panics
+    ///
+    /// If the cache was made without any time (with [`Cache::new`] and friends, or a
+    /// builder given neither a time to live, a time to idle, a per-entry expiry nor a
+    /// weigher): its shards keep no deadlines. And as [`insert`](Self::insert).
+    ///
+    /// ```
+    /// use lru_ttl::{Cache, ManualClock};
+    /// use std::time::Duration;
+    /// let clock = ManualClock::new();
+    /// let cache = Cache::builder()
+    ///     .time_to_live(Duration::from_secs(60))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// cache.insert_with_ttl("short", 1, Duration::from_secs(1));
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(cache.get("short"), None);
+    /// ```
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) -> Option<V> {
+        assert!(
+            self.timed,
+            "lru-ttl: insert_with_ttl on a cache built without time (use Cache::builder().time_to_live(..))"
+        );
+        self.inner.insert(key, value, Some(ttl))
+    }
+
+    /// Removes `key`'s entry and returns its value if it was alive (the listener is told,
+    /// as `Explicit`).
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::new(8);
+    /// cache.insert(1, "one");
+    /// assert_eq!(cache.remove(&1), Some("one"));
+    /// assert_eq!(cache.remove(&1), None);
+    /// ```
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        self.inner.remove(key)
+    }
+
+    /// A clone of `key`'s live value, computing it with `f` on a miss. Concurrent callers
+    /// for the same missing key wait for one computation (each counts a miss: a waiter
+    /// did not compute, but it did not find the value stored either) instead of repeating
+    /// it; `f` runs with no lock held, so it may use this cache (with other keys).
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics, the panic propagates to this caller, and the waiters wake and start
+    /// over (one of them computes). As [`insert`](Self::insert) for the hooks.
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::new(8);
+    /// assert_eq!(cache.get_or_insert_with(2, || 4), 4);
+    /// assert_eq!(cache.get_or_insert_with(2, || unreachable!()), 4);
+    /// ```
+    pub fn get_or_insert_with<F: FnOnce() -> V>(&self, key: K, f: F) -> V {
+        self.inner.get_or_insert_with(key, f)
+    }
+
+    /// Removes every expired entry now (a pass over every shard) and returns how many.
+    ///
+    /// ```
+    /// use lru_ttl::{Cache, ManualClock};
+    /// use std::time::Duration;
+    /// let clock = ManualClock::new();
+    /// let cache = Cache::builder()
+    ///     .time_to_live(Duration::from_secs(1))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// cache.insert(1, 1);
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(cache.purge_expired(), 1);
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn purge_expired(&self) -> usize {
+        self.inner.purge()
+    }
+
+    /// Keeps only the live entries for which `keep` returns `true`; the others are removed
+    /// (the listener is told, as `Explicit`). `keep` runs under each shard's lock in turn:
+    /// it must not use this cache.
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::new(8);
+    /// for i in 0..6 {
+    ///     cache.insert(i, i * 10);
+    /// }
+    /// cache.retain(|k, _| k % 2 == 0);
+    /// assert_eq!(cache.len(), 3);
+    /// assert!(cache.contains_key(&4) && !cache.contains_key(&5));
+    /// ```
+    pub fn retain(&self, keep: impl FnMut(&K, &V) -> bool) {
+        self.inner.retain(keep);
+    }
+
+    /// A snapshot of the live entries (clones), shard by shard, each shard's most recently
+    /// used first. Writers may change the cache while it is taken: it is consistent per
+    /// shard.
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::with_shards(8, 1);
+    /// cache.insert(1, 'a');
+    /// cache.insert(2, 'b');
+    /// let entries: Vec<_> = cache.iter().collect();
+    /// assert_eq!(entries, [(2, 'b'), (1, 'a')]);
+    /// ```
+    pub fn iter(&self) -> std::vec::IntoIter<(K, V)>
+    where
+        K: Clone,
+    {
+        self.inner.snapshot().into_iter()
+    }
+
+    /// Entries stored (summed over shards; exact only when no one is writing), including
+    /// expired ones not removed yet.
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::new(8);
+    /// cache.insert(1, 1);
+    /// assert_eq!(cache.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Whether nothing is stored.
+    ///
+    /// ```
+    /// let cache: lru_ttl::Cache<u8, u8> = lru_ttl::Cache::new(8);
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The total weight stored (the number of entries without a weigher).
+    ///
+    /// ```
+    /// let cache: lru_ttl::Cache<u8, u8> = lru_ttl::Cache::builder()
+    ///     .weigher(|_k: &u8, v: &u8| u32::from(*v))
+    ///     .build();
+    /// cache.insert(1, 5);
+    /// cache.insert(2, 7);
+    /// assert_eq!(cache.weighted_size(), 12);
+    /// ```
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.weighted_size()
+    }
+
+    /// Removes every entry and resets the statistics (`cache_clear()`); the listener is
+    /// told of each, as `Explicit`.
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::new(8);
+    /// cache.insert(1, 1);
+    /// cache.clear();
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn clear(&self) {
+        self.inner.clear();
+    }
+
+    /// Hits, misses, bound and size, summed over the shards (`cache_info()`).
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::new(8);
+    /// cache.get_or_insert_with(1, || 1);
+    /// cache.get(&1);
+    /// let info = cache.cache_info();
+    /// assert_eq!((info.hits, info.misses, info.currsize), (1, 1, 1));
+    /// ```
+    pub fn cache_info(&self) -> CacheInfo {
+        self.inner.cache_info()
+    }
+
+    /// Bytes of heap memory the cache holds (shards, slabs, tables and deadline heaps).
+    ///
+    /// ```
+    /// let cache = lru_ttl::Cache::new(64);
+    /// cache.insert(1u64, 1u64);
+    /// assert!(cache.heap_size() > 0);
+    /// ```
+    pub fn heap_size(&self) -> usize {
+        self.inner.heap_bytes()
+    }
+}
+
+impl<K, V, S> Cache<K, V, S> {
+    /// The bound, in entries or (with a weigher) in weight; `None` when unbounded.
+    ///
+    /// ```
+    /// let cache: lru_ttl::Cache<u8, u8> = lru_ttl::Cache::new(8);
+    /// assert_eq!(cache.capacity(), Some(8));
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        self.inner.capacity()
+    }
+
+    /// The number of shards.
+    ///
+    /// ```
+    /// let cache: lru_ttl::Cache<u8, u8> = lru_ttl::Cache::with_shards(100, 4);
+    /// assert_eq!(cache.shards(), 4);
+    /// ```
+    pub fn shards(&self) -> usize {
+        self.inner.shard_count()
+    }
+}
+
+impl<K, V, S> fmt::Debug for Cache<K, V, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("inner", &self.inner)
+            .field("timed", &self.timed)
+            .finish()
+    }
+}
+
+/// Configures a [`Cache`]: `Cache::builder()`, options, then [`build`](Self::build). Every
+/// option is optional; without any, the cache is an unbounded strict LRU.
+///
+/// ```
+/// use lru_ttl::{Cache, ManualClock};
+/// use std::time::Duration;
+///
+/// let clock = ManualClock::new();
+/// let cache: Cache<u32, String> = Cache::builder()
+///     .max_capacity(10_000)
+///     .time_to_live(Duration::from_secs(300))
+///     .time_to_idle(Duration::from_secs(60))
+///     .clock(clock.clone())
+///     .build();
+/// cache.insert(1, "one".to_string());
+/// clock.advance(Duration::from_secs(59));
+/// assert!(cache.get(&1).is_some()); // read: idle again from now
+/// clock.advance(Duration::from_secs(59));
+/// assert!(cache.get(&1).is_some());
+/// clock.advance(Duration::from_secs(60));
+/// assert_eq!(cache.get(&1), None); // idle for 60 s
+/// ```
+pub struct CacheBuilder<K, V, S = DefaultHashBuilder> {
+    max_capacity: Option<u64>,
+    ttl: Option<Duration>,
+    tti: Option<Duration>,
+    shards: Option<usize>,
+    clock: Option<SharedClock>,
+    hasher: S,
+    hooks: Hooks<K, V>,
+}
+
+impl<K: Hash + Eq, V: Clone> CacheBuilder<K, V> {
+    fn new() -> Self {
+        Self {
+            max_capacity: None,
+            ttl: None,
+            tti: None,
+            shards: None,
+            clock: None,
+            hasher: DefaultHashBuilder::default(),
+            hooks: Hooks::default(),
+        }
+    }
+}
+
+impl<K: Hash + Eq, V: Clone, S: BuildHasher> CacheBuilder<K, V, S> {
+    /// The bound: at most this many entries, or, with a [`weigher`](Self::weigher), this
+    /// much total weight. Each shard holds an even share. Without it the cache is
+    /// unbounded.
+    ///
+    /// ```
+    /// let cache: lru_ttl::Cache<u8, u8> = lru_ttl::Cache::builder().max_capacity(2).build();
+    /// assert_eq!(cache.capacity(), Some(2));
+    /// ```
+    pub fn max_capacity(mut self, max: u64) -> Self {
+        self.max_capacity = Some(max);
+        self
+    }
+
+    /// How long an entry lives after it was inserted or last set (reads do not extend it);
+    /// zero stores nothing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let cache: lru_ttl::Cache<u8, u8> =
+    ///     lru_ttl::Cache::builder().time_to_live(Duration::from_secs(5)).build();
+    /// cache.insert(1, 1);
+    /// assert_eq!(cache.get(&1), Some(1));
+    /// ```
+    pub fn time_to_live(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// How long an entry lives after it was last read or set.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let cache: lru_ttl::Cache<u8, u8> =
+    ///     lru_ttl::Cache::builder().time_to_idle(Duration::from_secs(5)).build();
+    /// cache.insert(1, 1);
+    /// assert!(cache.contains_key(&1));
+    /// ```
+    pub fn time_to_idle(mut self, tti: Duration) -> Self {
+        self.tti = Some(tti);
+        self
+    }
+
+    /// An entry's own time to live, computed from its key and value when it is stored
+    /// (`None`: the cache's time to live). [`Cache::insert_with_ttl`] overrides it. It runs
+    /// with no lock held.
+    ///
+    /// ```
+    /// use lru_ttl::{Cache, ManualClock};
+    /// use std::time::Duration;
+    /// let clock = ManualClock::new();
+    /// // Values carry their own lifetime in seconds.
+    /// let cache: Cache<&str, u64> = Cache::builder()
+    ///     .expire_after(|_k: &&str, secs: &u64| Some(Duration::from_secs(*secs)))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// cache.insert("brief", 1);
+    /// cache.insert("long", 100);
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(cache.get("brief"), None);
+    /// assert_eq!(cache.get("long"), Some(100));
+    /// ```
+    pub fn expire_after(
+        mut self,
+        expiry: impl Fn(&K, &V) -> Option<Duration> + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.expire_after = Some(std::sync::Arc::new(expiry));
+        self
+    }
+
+    /// Weighs entries: the bound is then in weight units (bytes, say). It runs with no lock
+    /// held, once per insertion. An entry heavier than a shard's share of the bound is not
+    /// stored.
+    ///
+    /// ```
+    /// let cache: lru_ttl::Cache<u8, String> = lru_ttl::Cache::builder()
+    ///     .max_capacity(10)
+    ///     .weigher(|_k: &u8, v: &String| v.len() as u32)
+    ///     .shards(1)
+    ///     .build();
+    /// cache.insert(1, "0123456789abc".to_string()); // 13 > 10: not stored
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn weigher(mut self, weigher: impl Fn(&K, &V) -> u32 + Send + Sync + 'static) -> Self {
+        self.hooks.weigher = Some(std::sync::Arc::new(weigher));
+        self
+    }
+
+    /// Called with each entry that leaves the cache and why: expired, evicted for room,
+    /// replaced, or removed by a call. It runs after the shard lock is released; it may use
+    /// the cache. If it panics, the others leaving in the same operation are still shown
+    /// to it, then the panic reaches the caller; the cache stays consistent.
+    ///
+    /// ```
+    /// use lru_ttl::{Cache, RemovalCause};
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let replaced = Arc::new(AtomicUsize::new(0));
+    /// let r = Arc::clone(&replaced);
+    /// let cache: Cache<u8, u8> = Cache::builder()
+    ///     .eviction_listener(move |_k: &u8, _v: &u8, cause| {
+    ///         if cause == RemovalCause::Replaced {
+    ///             r.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     })
+    ///     .build();
+    /// cache.insert(1, 1);
+    /// cache.insert(1, 2);
+    /// assert_eq!(replaced.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn eviction_listener(
+        mut self,
+        listener: impl Fn(&K, &V, RemovalCause) + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.listener = Some(std::sync::Arc::new(listener));
+        self
+    }
+
+    /// The number of shards (default: four per CPU, at most one per 64 entries of bound).
+    /// One shard makes the cache an exact LRU.
+    ///
+    /// ```
+    /// let cache: lru_ttl::Cache<u8, u8> = lru_ttl::Cache::builder().shards(3).build();
+    /// assert_eq!(cache.shards(), 3);
+    /// ```
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.shards = Some(shards);
+        self
+    }
+
+    /// The clock the cache reads (default: [`InstantClock`]); [`ManualClock`](crate::ManualClock)
+    /// in tests.
+    ///
+    /// ```
+    /// use lru_ttl::{Cache, ManualClock};
+    /// use std::time::Duration;
+    /// let clock = ManualClock::new();
+    /// let cache: Cache<u8, u8> = Cache::builder()
+    ///     .time_to_live(Duration::from_secs(1))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// cache.insert(1, 1);
+    /// clock.advance(Duration::from_secs(1));
+    /// assert!(!cache.contains_key(&1));
+    /// ```
+    pub fn clock(mut self, clock: impl Clock + Send + Sync + 'static) -> Self {
+        self.clock = Some(SharedClock(std::sync::Arc::new(clock)));
+        self
+    }
+
+    /// Hashes keys with `hasher` (default: hashbrown's).
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let cache: lru_ttl::Cache<u8, u8, RandomState> =
+    ///     lru_ttl::Cache::builder().hasher(RandomState::new()).build();
+    /// cache.insert(1, 1);
+    /// assert!(cache.contains_key(&1));
+    /// ```
+    pub fn hasher<S2: BuildHasher>(self, hasher: S2) -> CacheBuilder<K, V, S2> {
+        CacheBuilder {
+            max_capacity: self.max_capacity,
+            ttl: self.ttl,
+            tti: self.tti,
+            shards: self.shards,
+            clock: self.clock,
+            hasher,
+            hooks: self.hooks,
+        }
+    }
+
+    /// The cache.
+    ///
+    /// # Panics
+    ///
+    /// Without a weigher, if the bound is over 2^32 - 2 entries.
+    ///
+    /// ```
+    /// let cache: lru_ttl::Cache<u8, u8> = lru_ttl::Cache::builder().max_capacity(8).build();
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn build(self) -> Cache<K, V, S> {
+        let weighted = self.hooks.weigher.is_some();
+        let timed = self.ttl.is_some()
+            || self.tti.is_some()
+            || self.hooks.expire_after.is_some()
+            || weighted;
+        if let Some(max) = self.max_capacity
+            && !weighted
+        {
+            assert!(
+                max <= MAX_ENTRIES as u64,
+                "lru-ttl: capacity over 2^32 - 2 entries"
+            );
+        }
+        let capacity = self
+            .max_capacity
+            .map(|m| usize::try_from(m).unwrap_or(usize::MAX));
+        let shards = self
+            .shards
+            .unwrap_or_else(|| default_shards(if weighted { None } else { capacity }));
+        let ttl = self.ttl.map_or(NEVER, nanos);
+        let tti = self.tti.map_or(NEVER, nanos);
+        let clock = self
+            .clock
+            .unwrap_or_else(|| SharedClock(std::sync::Arc::new(InstantClock::new())));
+        let inner = Sharded::new(capacity, shards, self.hasher, self.hooks, |cap| {
+            if timed {
+                Core::Timed(TtlCore::with_limits(
+                    cap.map(|c| c as u64),
+                    ttl,
+                    tti,
+                    clock.clone(),
+                ))
+            } else {
+                Core::Lru(LruCore::new(cap))
+            }
+        });
+        Cache { inner, timed }
+    }
+}
+
+impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheBuilder")
+            .field("max_capacity", &self.max_capacity)
+            .field("time_to_live", &self.ttl)
+            .field("time_to_idle", &self.tti)
+            .field("shards", &self.shards)
+            .finish_non_exhaustive()
+    }
+}
