@@ -381,6 +381,12 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
         let Some(i) = self.raw.find(hash, &key) else {
             return self.put_absent(hash, key, value, weight, ttl, out).1;
         };
+        if self.expired(i, self.now()) {
+            // The old entry is not replaced: it had already left, by expiry.
+            let (k, v) = self.remove_node(i);
+            out.push(k, v, RemovalCause::Expired);
+            return self.put_absent(hash, key, value, weight, ttl, out).1;
+        }
         let ttl = ttl.map_or(self.ttl, nanos);
         let w = if X::WEIGHTED { u64::from(weight) } else { 1 };
         if !self.storable(ttl, w) {
@@ -744,9 +750,10 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     }
 
     /// Sets `key` to `value` for the default ttl from now, as the most recently used
-    /// entry. Returns what it displaced: `(key, old value)` if `key` was stored (even if
-    /// expired), the evicted entry if the cache was full, or the given pair if nothing can
-    /// be stored (capacity or ttl zero; then an old entry for `key` is dropped).
+    /// entry. Returns what it displaced: `(key, old value)` if `key` had a live entry, the
+    /// evicted entry if the cache was full, or the given pair if nothing can be stored
+    /// (capacity or ttl zero; then an old entry for `key` is dropped). An expired entry
+    /// for `key` is dropped, not returned.
     ///
     /// ```
     /// use std::time::Duration;

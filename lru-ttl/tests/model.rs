@@ -296,6 +296,12 @@ impl TtlModel {
         );
     }
     fn insert(&mut self, k: u8, v: u32, ttl: u64, now: u64) {
+        if let Some(p) = self.pos(k)
+            && now >= self.items[p].deadline
+        {
+            // An expired entry is not replaced: it is removed, and the key set anew.
+            self.items.remove(p);
+        }
         match self.pos(k) {
             Some(p) if ttl == 0 || self.cap == Some(0) => {
                 self.items.remove(p);
