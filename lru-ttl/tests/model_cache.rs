@@ -60,7 +60,7 @@ impl Model {
     }
     /// The per-entry expiry: values divisible by 3 live 2 ns, the others the default.
     fn ttl_of(&self, v: u32) -> u64 {
-        if self.expiring && v % 3 == 0 {
+        if self.expiring && v.is_multiple_of(3) {
             2
         } else {
             self.ttl
@@ -217,7 +217,9 @@ fn cache_matches_model_with_ttl_tti_weights_expiry_and_listener() {
             b = b.weigher(|_k: &u8, v: &u32| v % 4);
         }
         if expiring {
-            b = b.expire_after(|_k: &u8, v: &u32| (v % 3 == 0).then_some(Duration::from_nanos(2)));
+            b = b.expire_after(|_k: &u8, v: &u32| {
+                v.is_multiple_of(3).then_some(Duration::from_nanos(2))
+            });
         }
         let timed = ttl.is_some() || tti.is_some() || weighted || expiring;
         let cache: Cache<u8, u32> = b.build();
