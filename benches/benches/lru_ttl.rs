@@ -168,7 +168,7 @@ impl Single for Schnell {
 
 impl Single for lru_ttl::TtlCache<u64, u64> {
     fn make(cap: usize) -> Self {
-        lru_ttl::TtlCache::bounded(cap, TTL)
+        lru_ttl::TtlCache::new(cap, TTL)
     }
     #[inline]
     fn get(&mut self, k: u64) -> bool {

@@ -288,6 +288,10 @@ impl<K: Hash + Eq, V> LruCache<K, V> {
     /// `lru_cache(maxsize=0)`). Allocates nothing until the first insertion, and never
     /// grows its storage past `capacity` entries.
     ///
+    /// # Panics
+    ///
+    /// If `capacity` is over 2^32 - 2 entries.
+    ///
     /// ```
     /// let mut cache = lru_ttl::LruCache::new(0);
     /// assert_eq!(cache.insert(1, 1), Some((1, 1)));  // rejected
@@ -314,6 +318,10 @@ impl<K: Hash + Eq, V> LruCache<K, V> {
 
 impl<K: Hash + Eq, V, S: BuildHasher> LruCache<K, V, S> {
     /// A cache of at most `capacity` entries that hashes keys with `hasher`.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is over 2^32 - 2 entries.
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
@@ -426,6 +434,10 @@ impl<K: Hash + Eq, V, S: BuildHasher> LruCache<K, V, S> {
     /// evicted least recently used entry if the cache was full, or the given pair itself
     /// if the capacity is 0.
     ///
+    /// # Panics
+    ///
+    /// If an unbounded cache would hold more than 2^32 - 2 entries.
+    ///
     /// ```
     /// let mut cache = lru_ttl::LruCache::new(1);
     /// assert_eq!(cache.insert(1, "a"), None);
@@ -442,6 +454,11 @@ impl<K: Hash + Eq, V, S: BuildHasher> LruCache<K, V, S> {
     /// least recently used entry if full). Counts a hit or a miss. If `f` panics the cache
     /// is unchanged. With capacity 0 the computed value is not stored: it is lent from a
     /// scratch slot that the next call (or `clear`) replaces.
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics (the cache is unchanged), or an unbounded cache would hold more than
+    /// 2^32 - 2 entries.
     ///
     /// ```
     /// let mut cache = lru_ttl::LruCache::new(10);
@@ -498,6 +515,10 @@ impl<K: Hash + Eq, V, S: BuildHasher> LruCache<K, V, S> {
 
     /// Changes the bound (`None`: unbounded), evicting least recently used entries down to
     /// it and releasing the spare memory.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is over 2^32 - 2 entries.
     ///
     /// ```
     /// let mut cache = lru_ttl::LruCache::new(3);

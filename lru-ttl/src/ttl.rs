@@ -616,7 +616,7 @@ impl<K, V, C: Clock + Clone, X: Timed> Policy for TtlCore<K, V, C, X> {
 ///
 /// ```compile_fail
 /// fn send<T: Send>(_: T) {}
-/// send(lru_ttl::TtlCache::<u8, std::rc::Rc<u8>>::new(std::time::Duration::from_secs(1)));
+/// send(lru_ttl::TtlCache::<u8, std::rc::Rc<u8>>::new(1, std::time::Duration::from_secs(1)));
 /// ```
 pub struct TtlCache<K, V, C = InstantClock, S = DefaultHashBuilder> {
     core: TtlCore<K, V, C>,
@@ -625,35 +625,47 @@ pub struct TtlCache<K, V, C = InstantClock, S = DefaultHashBuilder> {
 }
 
 impl<K: Hash + Eq, V> TtlCache<K, V> {
-    /// An unbounded cache whose entries live `ttl`, on the real clock.
+    /// A cache of at most `capacity` entries, each living `ttl`, on the real clock
+    /// (`cachetools.TTLCache(maxsize, ttl)`). A full cache evicts an expired entry first,
+    /// else the least recently used.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is over 2^32 - 2 entries.
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
-    /// cache.insert(1, "one");
-    /// assert_eq!(cache.get(&1), Some(&"one"));
-    /// ```
-    pub fn new(ttl: Duration) -> Self {
-        Self::with_clock(None, ttl, InstantClock::new())
-    }
-
-    /// A cache of at most `capacity` entries, each living `ttl`, on the real clock.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::bounded(1, Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(1, Duration::from_secs(60));
     /// cache.insert(1, "one");
     /// cache.insert(2, "two");
     /// assert_eq!(cache.len(), 1);
     /// ```
-    pub fn bounded(capacity: usize, ttl: Duration) -> Self {
+    pub fn new(capacity: usize, ttl: Duration) -> Self {
         Self::with_clock(Some(capacity), ttl, InstantClock::new())
+    }
+
+    /// A cache without a bound on the number of entries, each living `ttl`: it holds every
+    /// entry set in the last `ttl`, however many that is.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut cache = lru_ttl::TtlCache::unbounded(Duration::from_secs(60));
+    /// cache.insert(1, "one");
+    /// assert_eq!(cache.get(&1), Some(&"one"));
+    /// assert_eq!(cache.capacity(), None);
+    /// ```
+    pub fn unbounded(ttl: Duration) -> Self {
+        Self::with_clock(None, ttl, InstantClock::new())
     }
 }
 
 impl<K: Hash + Eq, V, C: Clock> TtlCache<K, V, C> {
     /// A cache bounded by `capacity` (`None`: unbounded), with default ttl `ttl`, reading
     /// time from `clock`.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is over 2^32 - 2 entries.
     ///
     /// ```
     /// use lru_ttl::{ManualClock, TtlCache};
@@ -669,6 +681,10 @@ impl<K: Hash + Eq, V, C: Clock> TtlCache<K, V, C> {
 
 impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     /// Like [`with_clock`](TtlCache::with_clock), hashing keys with `hasher`.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is over 2^32 - 2 entries.
     ///
     /// ```
     /// use lru_ttl::{InstantClock, TtlCache};
@@ -696,7 +712,7 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(100, Duration::from_secs(60));
     /// cache.insert(1, "one");
     /// assert_eq!(cache.get(&1), Some(&"one"));
     /// assert_eq!(cache.get(&2), None);
@@ -717,7 +733,7 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(100, Duration::from_secs(60));
     /// cache.insert(1, "one");
     /// assert_eq!(cache.peek(&1), Some(&"one"));
     /// assert_eq!(cache.cache_info().hits, 0);
@@ -737,7 +753,7 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(100, Duration::from_secs(60));
     /// cache.insert("k", ());
     /// assert!(cache.contains_key("k"));
     /// ```
@@ -755,9 +771,13 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     /// (capacity or ttl zero; then an old entry for `key` is dropped). An expired entry
     /// for `key` is dropped, not returned.
     ///
+    /// # Panics
+    ///
+    /// If an unbounded cache would hold more than 2^32 - 2 entries.
+    ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::bounded(1, Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(1, Duration::from_secs(60));
     /// assert_eq!(cache.insert(1, "a"), None);
     /// assert_eq!(cache.insert(1, "b"), Some((1, "a")));
     /// assert_eq!(cache.insert(2, "c"), Some((1, "b")));
@@ -771,6 +791,10 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     }
 
     /// Like [`insert`](Self::insert), with this entry's own `ttl`.
+    ///
+    /// # Panics
+    ///
+    /// If an unbounded cache would hold more than 2^32 - 2 entries.
     ///
     /// ```
     /// use lru_ttl::{ManualClock, TtlCache};
@@ -794,9 +818,14 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     /// When nothing can be stored (capacity or ttl zero) the value is lent from a scratch
     /// slot that the next call (or `clear`) replaces.
     ///
+    /// # Panics
+    ///
+    /// If `f` panics (the cache is unchanged), or an unbounded cache would hold more than
+    /// 2^32 - 2 entries.
+    ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(100, Duration::from_secs(60));
     /// assert_eq!(*cache.get_or_insert_with("k", || 7), 7);
     /// assert_eq!(*cache.get_or_insert_with("k", || 8), 7);
     /// ```
@@ -828,7 +857,7 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(100, Duration::from_secs(60));
     /// cache.insert(1, "one");
     /// assert_eq!(cache.remove(&1), Some("one"));
     /// assert_eq!(cache.remove(&1), None);
@@ -869,9 +898,13 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
 
     /// Changes the bound (`None`: unbounded), evicting down to it.
     ///
+    /// # Panics
+    ///
+    /// If `capacity` is over 2^32 - 2 entries.
+    ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::bounded(3, Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(3, Duration::from_secs(60));
     /// for i in 0..3 {
     ///     cache.insert(i, i);
     /// }
@@ -887,7 +920,7 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(100, Duration::from_secs(60));
     /// cache.insert(1, 'a');
     /// cache.insert(2, 'b');
     /// let keys: Vec<_> = cache.iter().map(|(k, _)| *k).collect();
@@ -908,7 +941,7 @@ impl<K, V, C, S> TtlCache<K, V, C, S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(100, Duration::from_secs(60));
     /// cache.insert(1, 1);
     /// assert_eq!(cache.len(), 1);
     /// ```
@@ -919,7 +952,7 @@ impl<K, V, C, S> TtlCache<K, V, C, S> {
     /// Whether nothing is stored.
     ///
     /// ```
-    /// let cache: lru_ttl::TtlCache<u8, u8> = lru_ttl::TtlCache::new(std::time::Duration::from_secs(1));
+    /// let cache: lru_ttl::TtlCache<u8, u8> = lru_ttl::TtlCache::new(1, std::time::Duration::from_secs(1));
     /// assert!(cache.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -930,7 +963,7 @@ impl<K, V, C, S> TtlCache<K, V, C, S> {
     ///
     /// ```
     /// let cache: lru_ttl::TtlCache<u8, u8> =
-    ///     lru_ttl::TtlCache::bounded(9, std::time::Duration::from_secs(1));
+    ///     lru_ttl::TtlCache::new(9, std::time::Duration::from_secs(1));
     /// assert_eq!(cache.capacity(), Some(9));
     /// ```
     pub fn capacity(&self) -> Option<usize> {
@@ -941,7 +974,7 @@ impl<K, V, C, S> TtlCache<K, V, C, S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let cache: lru_ttl::TtlCache<u8, u8> = lru_ttl::TtlCache::new(Duration::from_secs(3));
+    /// let cache: lru_ttl::TtlCache<u8, u8> = lru_ttl::TtlCache::new(8, Duration::from_secs(3));
     /// assert_eq!(cache.ttl(), Duration::from_secs(3));
     /// ```
     pub fn ttl(&self) -> Duration {
@@ -952,7 +985,7 @@ impl<K, V, C, S> TtlCache<K, V, C, S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(100, Duration::from_secs(60));
     /// cache.insert(1, 1);
     /// cache.clear();
     /// assert!(cache.is_empty());
@@ -966,7 +999,7 @@ impl<K, V, C, S> TtlCache<K, V, C, S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache: lru_ttl::TtlCache<u8, u8> = lru_ttl::TtlCache::new(Duration::from_secs(60));
+    /// let mut cache: lru_ttl::TtlCache<u8, u8> = lru_ttl::TtlCache::new(100, Duration::from_secs(60));
     /// cache.get(&1);
     /// assert_eq!(cache.cache_info().misses, 1);
     /// ```
@@ -978,7 +1011,7 @@ impl<K, V, C, S> TtlCache<K, V, C, S> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut cache = lru_ttl::TtlCache::bounded(100, Duration::from_secs(60));
+    /// let mut cache = lru_ttl::TtlCache::new(100, Duration::from_secs(60));
     /// for i in 0..100u64 {
     ///     cache.insert(i, i);
     /// }
@@ -1003,7 +1036,7 @@ impl<K: fmt::Debug, V: fmt::Debug, C, S> fmt::Debug for TtlCache<K, V, C, S> {
 ///
 /// ```
 /// use std::time::Duration;
-/// let mut cache = lru_ttl::TtlCache::new(Duration::from_secs(60));
+/// let mut cache = lru_ttl::TtlCache::new(100, Duration::from_secs(60));
 /// cache.insert(1, 1);
 /// let it: lru_ttl::TtlIter<'_, i32, i32> = cache.iter();
 /// assert_eq!(it.count(), 1);

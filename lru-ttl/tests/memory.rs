@@ -80,7 +80,7 @@ fn bytes_per_entry_and_no_allocation_when_warm() {
     );
 
     let (ttl, ttl_cache) = bytes_per_entry(
-        || TtlCache::<u64, u64>::bounded(CAP, Duration::from_secs(3600)),
+        || TtlCache::<u64, u64>::new(CAP, Duration::from_secs(3600)),
         |c, k| {
             c.insert(k, k);
         },

@@ -1,4 +1,4 @@
-//! Panicking `Hash`, `Eq`, `Drop` and closures: afterwards every cache is consistent
+//! Panicking `Hash`, `Eq`, `Drop`, closures, weighers, expiries and listeners: afterwards every cache is consistent
 //! (contents agree with lookups, iteration and `len`), still usable, and every value is
 //! dropped exactly once (counted) by the time the cache is gone.
 
@@ -107,7 +107,17 @@ fn quiet<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
                 .copied()
                 .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
                 .unwrap_or("");
-            if !["Hash panics", "Eq panics", "Drop panics", "closure"].contains(&msg) {
+            if ![
+                "Hash panics",
+                "Eq panics",
+                "Drop panics",
+                "closure",
+                "weigher panics",
+                "expiry panics",
+                "listener panics",
+            ]
+            .contains(&msg)
+            {
                 default(info);
             }
         }));
@@ -283,4 +293,58 @@ fn drop_of_an_evicted_value_may_use_the_cache() {
     assert_eq!(*seen.lock().unwrap(), 101);
     cache2.clear(); // drops 2 outside the lock too (and breaks the cycle)
     assert_eq!(*seen.lock().unwrap(), 100);
+}
+
+/// A panicking weigher, per-entry expiry or eviction listener: the cache stays
+/// consistent and usable, a panicking listener is still shown every other entry that
+/// left in the same operation, and every entry that left is shown exactly once.
+#[test]
+fn panicking_hooks_leave_the_cache_consistent() {
+    let told: Arc<Mutex<Vec<(u32, lru_ttl::RemovalCause)>>> = Arc::default();
+    let log = Arc::clone(&told);
+    let cache: Cache<u32, u32> = Cache::builder()
+        .max_capacity(10)
+        .shards(1)
+        .weigher(|k: &u32, v: &u32| {
+            assert!(*k != 99, "weigher panics");
+            *v
+        })
+        .expire_after(|k: &u32, _v: &u32| {
+            assert!(*k != 98, "expiry panics");
+            None
+        })
+        .eviction_listener(move |k: &u32, _v: &u32, cause| {
+            log.lock().unwrap().push((*k, cause));
+            assert!(*k != 1, "listener panics");
+        })
+        .build();
+    cache.insert(1, 3);
+    cache.insert(2, 3);
+    cache.insert(3, 3);
+    assert_eq!(cache.weighted_size(), 9);
+    // The weigher and the expiry panic before anything changes.
+    assert!(quiet(|| cache.insert(99, 1)).is_err());
+    assert!(quiet(|| cache.insert(98, 1)).is_err());
+    assert!(quiet(|| cache.get_or_insert_with(98, || 1)).is_err());
+    assert_eq!((cache.len(), cache.weighted_size()), (3, 9));
+    assert!(told.lock().unwrap().is_empty());
+    // Weight 8 evicts 1, 2 and 3 (the least recently used first); the listener panics on
+    // 1 but is still told of 2 and 3, and the panic then reaches the caller.
+    assert!(quiet(|| cache.insert(4, 8)).is_err());
+    assert_eq!(
+        *told.lock().unwrap(),
+        [
+            (1, lru_ttl::RemovalCause::Capacity),
+            (2, lru_ttl::RemovalCause::Capacity),
+            (3, lru_ttl::RemovalCause::Capacity)
+        ]
+    );
+    assert_eq!((cache.len(), cache.weighted_size()), (1, 8));
+    assert_eq!(cache.get(&4), Some(8));
+    // Still usable.
+    told.lock().unwrap().clear();
+    cache.insert(5, 2);
+    assert_eq!(cache.get(&5), Some(2));
+    assert_eq!(cache.weighted_size(), 10);
+    assert!(told.lock().unwrap().is_empty());
 }
