@@ -36,15 +36,20 @@
 //!   [`ManualClock`] in tests).
 //! - Statistics ([`CacheInfo`], `stats.rs`): hits, misses, maxsize, currsize.
 //!
-//! The thread-safe layer (`sharded.rs`, slow path and locking) holds an array of shards,
-//! each a lock (`parking_lot::Mutex`, via `sync.rs`) around the single-threaded core of a
-//! cache, picked by bits of the key's hash: [`SyncLruCache`] (`sync_lru.rs`) and
-//! [`SyncTtlCache`] (`sync_ttl.rs`). One shard gives an exact global LRU; more shards give
-//! an exact LRU per shard. Values are returned by clone. Nothing is dropped and no user
-//! closure runs while a shard lock is held, except `Eq` and `Clone` of keys and values.
-//! `get_or_insert_with` keeps a list of keys being computed per shard: later callers for
-//! the same key wait on that computation's condition variable instead of computing again
-//! (stampede protection); if the computation panics they wake and one of them retries.
+//! The thread-safe [`Cache`] (`cache.rs`, the type and its [`CacheBuilder`];
+//! `sharded.rs`, locking and the slow paths) holds an array of shards, each a lock
+//! (`parking_lot::Mutex`, via `sync.rs`) around one single-threaded core, picked by bits of
+//! the key's hash: the LRU core for a plain cache ([`SyncLruCache`], `Cache::new`), the
+//! timed core (nodes that also keep their last access and weight) once the builder is
+//! given a time to live, a time to idle, a per-entry expiry or a weigher. One shard gives
+//! an exact global LRU; more shards give an exact LRU per shard. Values are returned by
+//! clone. Every entry an operation removes comes back from the core with its
+//! [`RemovalCause`]; the eviction listener sees it and it is dropped after the shard lock
+//! is released. No user code runs while a shard lock is held, except `Eq` and `Clone` of
+//! keys and values and `retain`'s predicate. `get_or_insert_with` keeps a list of keys
+//! being computed per shard: later callers for the same key wait on that computation's
+//! condition variable instead of computing again (stampede protection); if the
+//! computation panics they wake and one of them retries.
 //!
 //! Memoization (`memo.rs`): [`Memoize`] wraps a one-shard thread-safe cache keyed by the
 //! argument tuple, and the [`lru_cache!`] macro declares a memoized function and its
