@@ -326,8 +326,9 @@ impl<K, V, X: Extra> Raw<K, V, X> {
     /// free slots are used up by tombstones (left by removals, e.g. every eviction), it is
     /// rebuilt in place from the slab's stored hashes (O(n), no allocation, amortized over
     /// the removals that made the tombstones); only when it is really full does it grow,
-    /// by doubling but never past `limit` entries. Without this, a full cache's table would
-    /// double its buckets once tombstones run out, for nothing.
+    /// by doubling but never past `limit` entries (plus the headroom that keeps rebuilds
+    /// rare). Without this, a full cache's table would double its buckets once tombstones
+    /// run out, for nothing.
     /// `skip` names a node that is in the slab but not in the table (a slot being reused).
     #[inline]
     fn make_room(&mut self, limit: usize, skip: u32) {
@@ -344,8 +345,12 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         let len = self.table.len();
         let mask = self.table.num_buckets().saturating_sub(1);
         let full = if mask < 8 { mask } else { (mask + 1) / 8 * 7 };
+        // Rebuilding costs O(len) and buys `full - len` insertions: rebuild only while that
+        // is at least a quarter of `len`, so a rebuild costs at most 4 steps per insertion
+        // (a capacity just under a table size's load limit would rebuild all the time).
+        let headroom = (len / 4).max(8);
         let nodes = &self.nodes;
-        if len < full {
+        if len + headroom <= full {
             self.table.clear();
             for (i, n) in nodes.iter().enumerate() {
                 if i as u32 != skip {
@@ -355,7 +360,7 @@ impl<K, V, X: Extra> Raw<K, V, X> {
             }
             return;
         }
-        let want = (len * 2).max(4).min(limit.max(len + 1));
+        let want = (len * 2).max(4).min(limit.max(len + 1)).max(len + headroom);
         self.table.reserve(want - len, |&i| nodes[i as usize].hash);
     }
 

@@ -104,13 +104,17 @@ struct Shard<P: Policy> {
 struct State<P: Policy> {
     cache: P,
     flights: Vec<Pending<P::Key, P::Value>>,
+    /// The id of the next computation registered in `flights`.
+    next_id: u64,
 }
 
-/// A key being computed, with the flight its waiters sleep on.
+/// A key being computed, and the flight its waiters sleep on, made by the first waiter
+/// (a computation no one waits for allocates nothing and wakes no one).
 struct Pending<K, V> {
+    id: u64,
     hash: u64,
     key: K,
-    flight: Arc<Flight<V>>,
+    flight: Option<Arc<Flight<V>>>,
 }
 
 /// The outcome of one computation, published to the callers waiting for it.
@@ -123,6 +127,14 @@ enum Outcome<V> {
     Running,
     Done(V),
     Failed,
+}
+
+impl<V> Flight<V> {
+    /// Sets the outcome and wakes every waiter.
+    fn publish(&self, outcome: Outcome<V>) {
+        *self.state.lock() = outcome;
+        self.done.notify_all();
+    }
 }
 
 impl<V: Clone> Flight<V> {
@@ -179,6 +191,7 @@ where
                     state: Mutex::new(State {
                         cache: make(cap),
                         flights: Vec::new(),
+                        next_id: 0,
                     }),
                 }
             })
@@ -315,7 +328,7 @@ where
     {
         let hash = self.hasher.hash_one(&key);
         let shard = self.shard(hash);
-        let flight = loop {
+        let id = loop {
             let mut out = Removed::new();
             let mut st = shard.state.lock();
             let found = st.cache.get_hashed(hash, &key, &mut out).cloned();
@@ -326,9 +339,9 @@ where
             }
             let running = st
                 .flights
-                .iter()
+                .iter_mut()
                 .find(|p| p.hash == hash && p.key == key)
-                .map(|p| Arc::clone(&p.flight));
+                .map(|p| Arc::clone(p.flight.get_or_insert_with(|| Arc::new(Flight::new()))));
             if let Some(flight) = running {
                 drop(st);
                 self.hooks.notify(out);
@@ -337,43 +350,47 @@ where
                     None => continue, // the computing caller panicked: start over
                 }
             }
-            let flight = Arc::new(Flight::new());
+            let id = st.next_id;
+            st.next_id += 1;
             st.flights.push(Pending {
+                id,
                 hash,
                 key,
-                flight: Arc::clone(&flight),
+                flight: None,
             });
             drop(st);
             self.hooks.notify(out);
-            break flight;
+            break id;
         };
         let mut guard = Computing {
             shard,
-            flight,
-            result: None,
+            id,
+            registered: true,
+            flight: None,
         };
         let value = f();
         let mut out = Removed::new();
         let mut st = shard.state.lock();
-        let pending = guard.unregister(&mut st);
-        let put = match pending {
-            Some(p) => {
-                let (mut weight, mut ttl) = (1, None);
-                if self.hooks.weigher.is_some() || self.hooks.expire_after.is_some() {
-                    // User code runs with no lock held. Meanwhile the key has neither an
-                    // entry nor a flight: a caller arriving now computes it again.
-                    drop(st);
-                    (weight, ttl) = self.hooks.assess(&p.key, &value, None);
-                    st = shard.state.lock();
-                }
-                st.cache
-                    .put_hashed(hash, p.key, value.clone(), weight, ttl, &mut out)
-            }
-            None => Put::Stored, // unreachable: only this guard removes it
+        let Some(Pending { key, flight, .. }) = guard.unregister(&mut st) else {
+            unreachable!("lru-ttl: a computation left the flights list")
         };
+        guard.flight = flight;
+        let (mut weight, mut ttl) = (1, None);
+        if self.hooks.weigher.is_some() || self.hooks.expire_after.is_some() {
+            // User code runs with no lock held. Meanwhile the key has neither an entry nor a
+            // flight: a caller arriving now computes it again.
+            drop(st);
+            (weight, ttl) = self.hooks.assess(&key, &value, None);
+            st = shard.state.lock();
+        }
+        let put = st
+            .cache
+            .put_hashed(hash, key, value.clone(), weight, ttl, &mut out);
         drop(st);
-        guard.result = Some(value.clone());
-        drop(guard); // publishes the value and wakes the waiters
+        if let Some(flight) = guard.flight.take() {
+            flight.publish(Outcome::Done(value.clone()));
+        }
+        drop(guard);
         drop(self.settle(put, out));
         value
     }
@@ -470,38 +487,40 @@ impl<P: Policy, S> Sharded<P, S> {
     }
 }
 
-/// Owned by the caller computing a value: on drop it removes the flight from its shard
-/// (if still there) and publishes the outcome, `Failed` unless a value was set.
+/// Owned by the caller computing a value. If the computation (or the code after it) panics,
+/// its drop takes the computation out of the flights list if it is still there, and tells
+/// the waiters, if any, that it failed: they wake and start over.
 struct Computing<'a, P: Policy> {
     shard: &'a Shard<P>,
-    flight: Arc<Flight<P::Value>>,
-    result: Option<P::Value>,
+    id: u64,
+    /// Whether the computation is still in the flights list.
+    registered: bool,
+    /// The waiters' flight, once taken out of the list and not yet published.
+    flight: Option<Arc<Flight<P::Value>>>,
 }
 
 impl<P: Policy> Computing<'_, P> {
-    fn unregister(&self, st: &mut State<P>) -> Option<Pending<P::Key, P::Value>> {
-        let pos = st
-            .flights
-            .iter()
-            .position(|p| Arc::ptr_eq(&p.flight, &self.flight))?;
+    fn unregister(&mut self, st: &mut State<P>) -> Option<Pending<P::Key, P::Value>> {
+        let pos = st.flights.iter().position(|p| p.id == self.id)?;
+        self.registered = false;
         Some(st.flights.swap_remove(pos))
     }
 }
 
 impl<P: Policy> Drop for Computing<'_, P> {
     fn drop(&mut self) {
-        let pending = {
+        let mut pending = None;
+        if self.registered {
             let mut st = self.shard.state.lock();
-            self.unregister(&mut st)
-        };
-        {
-            let mut out = self.flight.state.lock();
-            *out = match self.result.take() {
-                Some(v) => Outcome::Done(v),
-                None => Outcome::Failed,
-            };
+            pending = self.unregister(&mut st);
         }
-        self.flight.done.notify_all();
+        let flight = self
+            .flight
+            .take()
+            .or_else(|| pending.as_mut().and_then(|p| p.flight.take()));
+        if let Some(flight) = flight {
+            flight.publish(Outcome::Failed);
+        }
         drop(pending);
     }
 }

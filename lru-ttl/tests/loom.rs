@@ -81,3 +81,35 @@ fn a_panicking_computation_wakes_the_waiter() {
     });
     let _ = std::panic::take_hook();
 }
+
+/// Two threads insert into a full one-entry shard that has an eviction listener: each entry
+/// that leaves is told exactly once, and the one left is the last one stored.
+#[test]
+fn the_listener_hears_each_eviction_once() {
+    loom::model(|| {
+        let told = Arc::new(AtomicUsize::new(0));
+        let t = told.clone();
+        let cache: Arc<lru_ttl::Cache<u8, u8>> = Arc::new(
+            lru_ttl::Cache::builder()
+                .max_capacity(1)
+                .shards(1)
+                .eviction_listener(move |_k: &u8, _v: &u8, cause| {
+                    assert_eq!(cause, lru_ttl::RemovalCause::Capacity);
+                    t.fetch_add(1, Ordering::SeqCst);
+                })
+                .build(),
+        );
+        cache.insert(0, 0);
+        let spawn = |k: u8| {
+            let c = cache.clone();
+            thread::spawn(move || {
+                c.insert(k, k);
+            })
+        };
+        let (a, b) = (spawn(1), spawn(2));
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(told.load(Ordering::SeqCst), 2);
+        assert_eq!(cache.len(), 1);
+    });
+}
