@@ -298,6 +298,11 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> Cache<K, V, S> {
     /// A clone of `key`'s live value, made the most recently used entry (and, with a time
     /// to idle, renewed); counts a hit or a miss.
     ///
+    /// # Panics
+    ///
+    /// If the eviction listener panics (after every entry that left was shown to it; the
+    /// cache stays consistent).
+    ///
     /// ```
     /// let cache = lru_ttl::Cache::new(8);
     /// cache.insert("k", 1);
@@ -396,6 +401,11 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> Cache<K, V, S> {
     /// Removes `key`'s entry and returns its value if it was alive (the listener is told,
     /// as `Explicit`).
     ///
+    /// # Panics
+    ///
+    /// If the eviction listener panics (after every entry that left was shown to it; the
+    /// cache stays consistent).
+    ///
     /// ```
     /// let cache = lru_ttl::Cache::new(8);
     /// cache.insert(1, "one");
@@ -431,6 +441,11 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> Cache<K, V, S> {
 
     /// Removes every expired entry now (a pass over every shard) and returns how many.
     ///
+    /// # Panics
+    ///
+    /// If the eviction listener panics (after every entry that left was shown to it; the
+    /// cache stays consistent).
+    ///
     /// ```
     /// use lru_ttl::{Cache, ManualClock};
     /// use std::time::Duration;
@@ -451,6 +466,11 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> Cache<K, V, S> {
     /// Keeps only the live entries for which `keep` returns `true`; the others are removed
     /// (the listener is told, as `Explicit`). `keep` runs under each shard's lock in turn:
     /// it must not use this cache.
+    ///
+    /// # Panics
+    ///
+    /// If the eviction listener panics (after every entry that left was shown to it; the
+    /// cache stays consistent).
     ///
     /// ```
     /// let cache = lru_ttl::Cache::new(8);
@@ -521,6 +541,11 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> Cache<K, V, S> {
 
     /// Removes every entry and resets the statistics (`cache_clear()`); the listener is
     /// told of each, as `Explicit`.
+    ///
+    /// # Panics
+    ///
+    /// If the eviction listener panics (after every entry that left was shown to it; the
+    /// cache stays consistent).
     ///
     /// ```
     /// let cache = lru_ttl::Cache::new(8);
