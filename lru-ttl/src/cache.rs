@@ -470,7 +470,8 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> Cache<K, V, S> {
     /// # Panics
     ///
     /// If the eviction listener panics (after every entry that left was shown to it; the
-    /// cache stays consistent).
+    /// cache stays consistent), or if `keep` panics (the entries of that shard it already
+    /// rejected are gone, dropped without the listener being told).
     ///
     /// ```
     /// let cache = lru_ttl::Cache::new(8);
