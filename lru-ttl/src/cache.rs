@@ -420,10 +420,11 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> Cache<K, V, S> {
         self.inner.remove(key)
     }
 
-    /// A clone of `key`'s live value, computing it with `f` on a miss. Concurrent callers
-    /// for the same missing key wait for one computation (each counts a miss: a waiter
-    /// did not compute, but it did not find the value stored either) instead of repeating
-    /// it; `f` runs with no lock held, so it may use this cache (with other keys).
+    /// A clone of `key`'s live value, computing it with `f` on a miss. The key may be
+    /// borrowed (a `&str` for `String` keys): it is made owned only on a miss. Concurrent
+    /// callers for the same missing key wait for one computation (each counts a miss: a
+    /// waiter did not compute, but it did not find the value stored either) instead of
+    /// repeating it; `f` runs with no lock held, so it may use this cache (with other keys).
     ///
     /// # Panics
     ///
@@ -431,12 +432,117 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> Cache<K, V, S> {
     /// over (one of them computes). As [`insert`](Self::insert) for the hooks.
     ///
     /// ```
-    /// let cache = lru_ttl::Cache::new(8);
-    /// assert_eq!(cache.get_or_insert_with(2, || 4), 4);
-    /// assert_eq!(cache.get_or_insert_with(2, || unreachable!()), 4);
+    /// let cache: lru_ttl::Cache<String, usize> = lru_ttl::Cache::new(8);
+    /// assert_eq!(cache.get_or_insert_with("four", || 4), 4); // &str for a String key
+    /// assert_eq!(cache.get_or_insert_with("four", || unreachable!()), 4);
     /// ```
-    pub fn get_or_insert_with<F: FnOnce() -> V>(&self, key: K, f: F) -> V {
-        self.inner.get_or_insert_with(key, f)
+    pub fn get_or_insert_with<Q>(&self, key: &Q, f: impl FnOnce() -> V) -> V
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+    {
+        match self
+            .inner
+            .try_get_or_insert_with(key, || Ok::<V, std::convert::Infallible>(f()))
+        {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Like [`get_or_insert_with`](Self::get_or_insert_with), with a loader that can fail:
+    /// an `Err` is returned to this caller and nothing is cached. Callers that were waiting
+    /// for this load do not receive the error: they start over, and one of them loads (a
+    /// failure may be transient; the error need not be `Clone`).
+    ///
+    /// # Panics
+    ///
+    /// As [`get_or_insert_with`](Self::get_or_insert_with).
+    ///
+    /// ```
+    /// let cache: lru_ttl::Cache<String, u16> = lru_ttl::Cache::new(8);
+    /// let port = |s: &str| s.parse::<u16>();
+    /// assert!(cache.try_get_or_insert_with("http", || port("eighty")).is_err());
+    /// assert!(!cache.contains_key("http")); // the error was not cached
+    /// assert_eq!(cache.try_get_or_insert_with("http", || port("80")), Ok(80));
+    /// ```
+    pub fn try_get_or_insert_with<Q, E>(
+        &self,
+        key: &Q,
+        f: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+    {
+        self.inner.try_get_or_insert_with(key, f)
+    }
+
+    /// [`get_or_insert_with`](Self::get_or_insert_with) with a future: a task that finds
+    /// another task loading the same key waits without blocking its thread (on any
+    /// runtime). If the loading task's future is dropped (cancelled) or panics, a waiter
+    /// takes over. Needs the `async` feature.
+    ///
+    /// # Panics
+    ///
+    /// If `load` panics (when polled): the panic propagates to this caller; waiters start
+    /// over. As [`insert`](Self::insert) for the hooks.
+    ///
+    /// ```
+    /// # futures_executor_block_on(async {
+    /// let cache: lru_ttl::Cache<String, usize> = lru_ttl::Cache::new(8);
+    /// let n = cache.get_or_insert_with_async("k", async { 42 }).await;
+    /// assert_eq!(n, 42);
+    /// # });
+    /// # fn futures_executor_block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    /// # }
+    /// ```
+    #[cfg(feature = "async")]
+    pub async fn get_or_insert_with_async<Q>(
+        &self,
+        key: &Q,
+        load: impl std::future::Future<Output = V>,
+    ) -> V
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+    {
+        let load = async { Ok::<V, std::convert::Infallible>(load.await) };
+        match self.inner.try_get_or_insert_with_async(key, load).await {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`try_get_or_insert_with`](Self::try_get_or_insert_with) with a future: an `Err` is
+    /// returned to this caller and nothing is cached; waiting tasks start over. Needs the
+    /// `async` feature.
+    ///
+    /// # Panics
+    ///
+    /// As [`get_or_insert_with_async`](Self::get_or_insert_with_async).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let cache: lru_ttl::Cache<u32, String> = lru_ttl::Cache::new(8);
+    /// let user = cache
+    ///     .try_get_or_insert_with_async(&7, async { Ok::<_, std::io::Error>("ann".to_string()) })
+    ///     .await;
+    /// assert_eq!(user.unwrap(), "ann");
+    /// # });
+    /// ```
+    #[cfg(feature = "async")]
+    pub async fn try_get_or_insert_with_async<Q, E>(
+        &self,
+        key: &Q,
+        load: impl std::future::Future<Output = Result<V, E>>,
+    ) -> Result<V, E>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+    {
+        self.inner.try_get_or_insert_with_async(key, load).await
     }
 
     /// Removes every expired entry now (a pass over every shard) and returns how many.
@@ -562,7 +668,7 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> Cache<K, V, S> {
     ///
     /// ```
     /// let cache = lru_ttl::Cache::new(8);
-    /// cache.get_or_insert_with(1, || 1);
+    /// cache.get_or_insert_with(&1, || 1);
     /// cache.get(&1);
     /// let info = cache.cache_info();
     /// assert_eq!((info.hits, info.misses, info.currsize), (1, 1, 1));

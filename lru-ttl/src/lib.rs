@@ -71,7 +71,7 @@
 //! assert!(!cache.contains_key(&"b"));
 //!
 //! let shared = SyncLruCache::new(10_000);
-//! assert_eq!(shared.get_or_insert_with(7, || 49), 49);
+//! assert_eq!(shared.get_or_insert_with(&7, || 49), 49);
 //! ```
 
 #![forbid(unsafe_code)]
@@ -131,6 +131,7 @@ mod send_sync {
 }
 
 /// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// (Its service example uses the async loaders: the README is tested with `--all-features`.)
+#[cfg(all(doctest, feature = "async"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -38,7 +38,7 @@ pub struct Memoize<K, V> {
     cache: Cache<K, V>,
 }
 
-impl<K: Hash + Eq, V: Clone> Memoize<K, V> {
+impl<K: Hash + Eq + Clone, V: Clone> Memoize<K, V> {
     /// A memo keeping the `maxsize` most recently used results (`None`: all of them;
     /// `Some(0)`: none, every call computes), like `@lru_cache(maxsize=...)`.
     ///
@@ -112,7 +112,65 @@ impl<K: Hash + Eq, V: Clone> Memoize<K, V> {
     /// assert_eq!(memo.get_or_compute("x", || 2), 1);
     /// ```
     pub fn get_or_compute<F: FnOnce() -> V>(&self, key: K, f: F) -> V {
-        self.cache.get_or_insert_with(key, f)
+        self.cache.get_or_insert_with(&key, f)
+    }
+
+    /// The memoized result for `key`, computing it with `f` on a miss; an `Err` is returned
+    /// and not memoized (as Python's `lru_cache` caches no exception), and callers waiting
+    /// for this computation start over.
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics (the memo is unchanged; concurrent waiters start over).
+    ///
+    /// ```
+    /// let memo = lru_ttl::Memoize::lru(Some(8));
+    /// assert_eq!(memo.try_get_or_compute("x", || "x".parse::<u8>()).is_err(), true);
+    /// assert_eq!(memo.try_get_or_compute("x", || "7".parse::<u8>()), Ok(7));
+    /// ```
+    pub fn try_get_or_compute<E, F: FnOnce() -> Result<V, E>>(&self, key: K, f: F) -> Result<V, E> {
+        self.cache.try_get_or_insert_with(&key, f)
+    }
+
+    /// [`get_or_compute`](Self::get_or_compute) for a future; a task waiting for another's
+    /// computation does not block its thread (feature `async`).
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics (the memo is unchanged; concurrent waiters start over).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let memo = lru_ttl::Memoize::lru(Some(8));
+    /// assert_eq!(memo.get_or_compute_async(2, async { 4 }).await, 4);
+    /// # });
+    /// ```
+    #[cfg(feature = "async")]
+    pub async fn get_or_compute_async(&self, key: K, f: impl std::future::Future<Output = V>) -> V {
+        self.cache.get_or_insert_with_async(&key, f).await
+    }
+
+    /// [`try_get_or_compute`](Self::try_get_or_compute) for a future (feature `async`).
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics (the memo is unchanged; concurrent waiters start over).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let memo = lru_ttl::Memoize::lru(Some(8));
+    /// let r: Result<u8, ()> = memo.try_get_or_compute_async(2, async { Err(()) }).await;
+    /// assert!(r.is_err());
+    /// assert_eq!(memo.cache_info().currsize, 0);
+    /// # });
+    /// ```
+    #[cfg(feature = "async")]
+    pub async fn try_get_or_compute_async<E>(
+        &self,
+        key: K,
+        f: impl std::future::Future<Output = Result<V, E>>,
+    ) -> Result<V, E> {
+        self.cache.try_get_or_insert_with_async(&key, f).await
     }
 
     /// Hits, misses, maxsize and current size, as Python's `cache_info()`. A call that
@@ -152,7 +210,11 @@ impl<K, V> fmt::Debug for Memoize<K, V> {
 ///
 /// The first line names a `static` [`Memoize`] holding the results, with `maxsize = N`
 /// (`None` for no bound) or `ttl = DURATION` (optionally `, maxsize = N`); the function
-/// follows. Arguments must be `Clone + Hash + Eq + Send`, the result `Clone + Send`. The
+/// follows. A function written as returning `Result<T, E>` memoizes only its `Ok` values
+/// (an `Err` is returned and the next call computes again; a `Result` behind an alias such as
+/// `io::Result<T>` is not recognised and is memoized whole). With the `async` feature the
+/// function may be an `async fn`; concurrent calls with the same arguments await one
+/// computation without blocking their threads. Arguments must be `Clone + Hash + Eq + Send`, the result `Clone + Send`. The
 /// static gives `cache_info()` and `cache_clear()`. The body runs with no lock held, so it
 /// may call the function recursively; a recursion that comes back to arguments still
 /// being computed (a cycle) waits forever, where Python's `lru_cache` would recurse
@@ -176,6 +238,48 @@ impl<K, V> fmt::Debug for Memoize<K, V> {
 /// assert_eq!(FIB.cache_info().currsize, 0);
 /// ```
 ///
+/// Errors are not memoized:
+///
+/// ```
+/// use lru_ttl::lru_cache;
+///
+/// lru_cache! {
+///     static PARSED: maxsize = 16;
+///     fn parse(s: String) -> Result<u32, std::num::ParseIntError> {
+///         s.trim().parse()
+///     }
+/// }
+///
+/// assert!(parse("x".into()).is_err());
+/// assert_eq!(PARSED.cache_info().currsize, 0); // the error was not kept
+/// assert_eq!(parse("12".into()), Ok(12));
+/// assert_eq!(PARSED.cache_info().currsize, 1);
+/// ```
+///
+/// An `async fn` (with the `async` feature):
+///
+/// ```
+/// # #[cfg(feature = "async")]
+/// # fn main() {
+/// use lru_ttl::lru_cache;
+///
+/// lru_cache! {
+///     static SQUARES: maxsize = 16;
+///     async fn square(n: u64) -> u64 {
+///         n * n
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// assert_eq!(square(12).await, 144);
+/// assert_eq!(square(12).await, 144);
+/// assert_eq!(SQUARES.cache_info().hits, 1);
+/// # });
+/// # }
+/// # #[cfg(not(feature = "async"))]
+/// # fn main() {}
+/// ```
+///
 /// A timed cache:
 ///
 /// ```
@@ -197,33 +301,72 @@ impl<K, V> fmt::Debug for Memoize<K, V> {
 macro_rules! lru_cache {
     (
         $(#[$sattr:meta])* $svis:vis static $cache:ident : maxsize = $max:expr;
-        $(#[$fattr:meta])* $fvis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty $body:block
+        $($item:tt)*
     ) => {
-        $(#[$sattr])*
-        $svis static $cache: $crate::__private::LazyLock<$crate::Memoize<($($ty,)*), $ret>> =
-            $crate::__private::LazyLock::new(|| {
-                $crate::Memoize::lru($crate::__private::maxsize($max))
-            });
-        $crate::lru_cache!(@fn $cache; $(#[$fattr])* $fvis fn $name($($arg: $ty),*) -> $ret $body);
+        $crate::lru_cache!(@item [$(#[$sattr])* $svis static $cache]
+            [$crate::Memoize::lru($crate::__private::maxsize($max))] $($item)*);
     };
     (
         $(#[$sattr:meta])* $svis:vis static $cache:ident : ttl = $ttl:expr $(, maxsize = $max:expr)?;
-        $(#[$fattr:meta])* $fvis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty $body:block
+        $($item:tt)*
     ) => {
-        $(#[$sattr])*
-        $svis static $cache: $crate::__private::LazyLock<$crate::Memoize<($($ty,)*), $ret>> =
-            $crate::__private::LazyLock::new(|| {
+        $crate::lru_cache!(@item [$(#[$sattr])* $svis static $cache]
+            [{
                 let maxsize: ::core::option::Option<usize> = ::core::option::Option::None;
                 $(let maxsize = $crate::__private::maxsize($max);)?
                 $crate::Memoize::ttl($ttl, maxsize)
-            });
-        $crate::lru_cache!(@fn $cache; $(#[$fattr])* $fvis fn $name($($arg: $ty),*) -> $ret $body);
+            }] $($item)*);
     };
-    (@fn $cache:ident; $(#[$fattr:meta])* $fvis:vis fn $name:ident($($arg:ident : $ty:ty),*) -> $ret:ty $body:block) => {
+    // `async fn` returning `Result`: an `Err` is not memoized.
+    (@item [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr]
+        $(#[$fattr:meta])* $fvis:vis async fn $name:ident($($arg:ident : $ty:ty),* $(,)?)
+            -> Result<$ok:ty, $err:ty> $body:block
+    ) => {
+        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make] ($($ty),*) $ok);
+        $(#[$fattr])*
+        $fvis async fn $name($($arg: $ty),*) -> Result<$ok, $err> {
+            let key = ($(::core::clone::Clone::clone(&$arg),)*);
+            $cache.try_get_or_compute_async(key, async move $body).await
+        }
+    };
+    // `async fn`.
+    (@item [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr]
+        $(#[$fattr:meta])* $fvis:vis async fn $name:ident($($arg:ident : $ty:ty),* $(,)?)
+            -> $ret:ty $body:block
+    ) => {
+        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make] ($($ty),*) $ret);
+        $(#[$fattr])*
+        $fvis async fn $name($($arg: $ty),*) -> $ret {
+            let key = ($(::core::clone::Clone::clone(&$arg),)*);
+            $cache.get_or_compute_async(key, async move $body).await
+        }
+    };
+    // `fn` returning `Result`: an `Err` is not memoized.
+    (@item [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr]
+        $(#[$fattr:meta])* $fvis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?)
+            -> Result<$ok:ty, $err:ty> $body:block
+    ) => {
+        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make] ($($ty),*) $ok);
+        $(#[$fattr])*
+        $fvis fn $name($($arg: $ty),*) -> Result<$ok, $err> {
+            let key = ($(::core::clone::Clone::clone(&$arg),)*);
+            $cache.try_get_or_compute(key, move || -> Result<$ok, $err> { $body })
+        }
+    };
+    (@item [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr]
+        $(#[$fattr:meta])* $fvis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?)
+            -> $ret:ty $body:block
+    ) => {
+        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make] ($($ty),*) $ret);
         $(#[$fattr])*
         $fvis fn $name($($arg: $ty),*) -> $ret {
             let key = ($(::core::clone::Clone::clone(&$arg),)*);
             $cache.get_or_compute(key, move || -> $ret { $body })
         }
+    };
+    (@static [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr] ($($ty:ty),*) $val:ty) => {
+        $(#[$sattr])*
+        $svis static $cache: $crate::__private::LazyLock<$crate::Memoize<($($ty,)*), $val>> =
+            $crate::__private::LazyLock::new(|| $make);
     };
 }

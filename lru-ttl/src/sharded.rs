@@ -117,10 +117,13 @@ struct Pending<K, V> {
     flight: Option<Arc<Flight<V>>>,
 }
 
-/// The outcome of one computation, published to the callers waiting for it.
+/// The outcome of one load, published to the callers waiting for it: threads sleep on the
+/// condition variable, tasks on the event.
 struct Flight<V> {
     state: Mutex<Outcome<V>>,
     done: Condvar,
+    #[cfg(feature = "async")]
+    event: event_listener::Event,
 }
 
 enum Outcome<V> {
@@ -134,6 +137,8 @@ impl<V> Flight<V> {
     fn publish(&self, outcome: Outcome<V>) {
         *self.state.lock() = outcome;
         self.done.notify_all();
+        #[cfg(feature = "async")]
+        self.event.notify(usize::MAX);
     }
 }
 
@@ -142,6 +147,35 @@ impl<V: Clone> Flight<V> {
         Self {
             state: Mutex::new(Outcome::Running),
             done: Condvar::new(),
+            #[cfg(feature = "async")]
+            event: event_listener::Event::new(),
+        }
+    }
+
+    /// The outcome if there is one yet: `Some(Some(value))`, `Some(None)` if the load
+    /// failed, `None` while it runs.
+    #[cfg(feature = "async")]
+    fn outcome(&self) -> Option<Option<V>> {
+        match &*self.state.lock() {
+            Outcome::Running => None,
+            Outcome::Done(v) => Some(Some(v.clone())),
+            Outcome::Failed => Some(None),
+        }
+    }
+
+    /// Waits for the outcome without blocking the thread.
+    #[cfg(feature = "async")]
+    async fn wait_async(&self) -> Option<V> {
+        loop {
+            if let Some(out) = self.outcome() {
+                return out;
+            }
+            // Listen, then look again: a publication between the two is not missed.
+            let listener = self.event.listen();
+            if let Some(out) = self.outcome() {
+                return out;
+            }
+            listener.await;
         }
     }
 
@@ -322,63 +356,69 @@ where
         Some(v)
     }
 
-    pub(crate) fn get_or_insert_with<F>(&self, key: P::Key, f: F) -> P::Value
+    /// The first step of a load: the value if it is stored, else the flight of a load of
+    /// it already running (to wait on), else a registration of this caller's load (the key
+    /// is made owned here, on a miss only).
+    fn begin<Q>(
+        &self,
+        shard: &Shard<P>,
+        hash: u64,
+        key: &Q,
+        owned: impl FnOnce(&Q) -> P::Key,
+    ) -> Begin<P::Value>
     where
-        F: FnOnce() -> P::Value,
+        P::Key: Borrow<Q>,
+        Q: ?Sized + Eq,
     {
-        let hash = self.hasher.hash_one(&key);
-        let shard = self.shard(hash);
-        let id = loop {
-            let mut out = Removed::new();
-            let mut st = shard.state.lock();
-            let found = st.cache.get_hashed(hash, &key, &mut out).cloned();
-            if let Some(v) = found {
-                drop(st);
-                self.hooks.notify(out);
-                return v;
-            }
-            let running = st
-                .flights
-                .iter_mut()
-                .find(|p| p.hash == hash && p.key == key)
-                .map(|p| Arc::clone(p.flight.get_or_insert_with(|| Arc::new(Flight::new()))));
-            if let Some(flight) = running {
-                drop(st);
-                self.hooks.notify(out);
-                match flight.wait() {
-                    Some(v) => return v,
-                    None => continue, // the computing caller panicked: start over
-                }
-            }
+        let mut out = Removed::new();
+        let mut st = shard.state.lock();
+        let found = st.cache.get_hashed(hash, key, &mut out).cloned();
+        let next = if let Some(v) = found {
+            Begin::Hit(v)
+        } else if let Some(p) = st
+            .flights
+            .iter_mut()
+            .find(|p| p.hash == hash && p.key.borrow() == key)
+        {
+            Begin::Wait(Arc::clone(
+                p.flight.get_or_insert_with(|| Arc::new(Flight::new())),
+            ))
+        } else {
             let id = st.next_id;
             st.next_id += 1;
             st.flights.push(Pending {
                 id,
                 hash,
-                key,
+                key: owned(key),
                 flight: None,
             });
-            drop(st);
-            self.hooks.notify(out);
-            break id;
+            Begin::Load(id)
         };
-        let mut guard = Computing {
-            shard,
-            id,
-            registered: true,
-            flight: None,
-        };
-        let value = f();
+        drop(st);
+        self.hooks.notify(out);
+        next
+    }
+
+    /// The last step of a successful load: takes the registration out, stores the value,
+    /// publishes it to the waiters (all with no user code under the lock but `Eq` and
+    /// `Clone`), and returns it.
+    fn store_loaded(
+        &self,
+        shard: &Shard<P>,
+        hash: u64,
+        mut guard: Loading<'_, P>,
+        value: P::Value,
+    ) -> P::Value {
         let mut out = Removed::new();
         let mut st = shard.state.lock();
         let Some(Pending { key, flight, .. }) = guard.unregister(&mut st) else {
-            unreachable!("lru-ttl: a computation left the flights list")
+            unreachable!("lru-ttl: a load left the flights list")
         };
         guard.flight = flight;
         let (mut weight, mut ttl) = (1, None);
         if self.hooks.weigher.is_some() || self.hooks.expire_after.is_some() {
             // User code runs with no lock held. Meanwhile the key has neither an entry nor a
-            // flight: a caller arriving now computes it again.
+            // flight: a caller arriving now loads it again.
             drop(st);
             (weight, ttl) = self.hooks.assess(&key, &value, None);
             st = shard.state.lock();
@@ -393,6 +433,65 @@ where
         drop(guard);
         drop(self.settle(put, out));
         value
+    }
+
+    /// The value of `key`, loaded by `load` on a miss, once for all concurrent callers: a
+    /// caller that finds a load running waits for it; when it fails (`Err`, a panic, or, for
+    /// the async forms, a dropped future) the waiters start over and one of them loads.
+    pub(crate) fn try_get_or_insert_with<Q, E>(
+        &self,
+        key: &Q,
+        load: impl FnOnce() -> Result<P::Value, E>,
+    ) -> Result<P::Value, E>
+    where
+        P::Key: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = P::Key>,
+    {
+        let hash = self.hasher.hash_one(key);
+        let shard = self.shard(hash);
+        let id = loop {
+            match self.begin(shard, hash, key, Q::to_owned) {
+                Begin::Hit(v) => return Ok(v),
+                Begin::Wait(flight) => match flight.wait() {
+                    Some(v) => return Ok(v),
+                    None => continue, // the load failed: start over
+                },
+                Begin::Load(id) => break id,
+            }
+        };
+        let guard = Loading::new(shard, id);
+        let value = load()?; // an error drops the guard: the waiters start over
+        Ok(self.store_loaded(shard, hash, guard, value))
+    }
+
+    /// [`try_get_or_insert_with`](Self::try_get_or_insert_with) for a future: waiting for
+    /// another caller's load does not block the thread.
+    #[cfg(feature = "async")]
+    pub(crate) async fn try_get_or_insert_with_async<Q, E>(
+        &self,
+        key: &Q,
+        load: impl std::future::Future<Output = Result<P::Value, E>>,
+    ) -> Result<P::Value, E>
+    where
+        P::Key: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = P::Key>,
+    {
+        let hash = self.hasher.hash_one(key);
+        let shard = self.shard(hash);
+        let id = loop {
+            match self.begin(shard, hash, key, Q::to_owned) {
+                Begin::Hit(v) => return Ok(v),
+                Begin::Wait(flight) => match flight.wait_async().await {
+                    Some(v) => return Ok(v),
+                    None => continue, // the load failed: start over
+                },
+                Begin::Load(id) => break id,
+            }
+        };
+        // Dropping this future while `load` runs drops the guard: the waiters start over.
+        let guard = Loading::new(shard, id);
+        let value = load.await?;
+        Ok(self.store_loaded(shard, hash, guard, value))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -487,10 +586,20 @@ impl<P: Policy, S> Sharded<P, S> {
     }
 }
 
-/// Owned by the caller computing a value. If the computation (or the code after it) panics,
-/// its drop takes the computation out of the flights list if it is still there, and tells
-/// the waiters, if any, that it failed: they wake and start over.
-struct Computing<'a, P: Policy> {
+/// What a loading caller does after [`Sharded::begin`].
+enum Begin<V> {
+    /// The value was stored.
+    Hit(V),
+    /// Another caller is loading it: wait on this flight.
+    Wait(Arc<Flight<V>>),
+    /// This caller loads it (registered under this id).
+    Load(u64),
+}
+
+/// Owned by the caller loading a value. If the load fails (returns an error, panics, or is
+/// dropped as a future), its drop takes the load out of the flights list if it is still
+/// there, and tells the waiters, if any, that it failed: they wake and start over.
+struct Loading<'a, P: Policy> {
     shard: &'a Shard<P>,
     id: u64,
     /// Whether the computation is still in the flights list.
@@ -499,7 +608,16 @@ struct Computing<'a, P: Policy> {
     flight: Option<Arc<Flight<P::Value>>>,
 }
 
-impl<P: Policy> Computing<'_, P> {
+impl<'a, P: Policy> Loading<'a, P> {
+    fn new(shard: &'a Shard<P>, id: u64) -> Self {
+        Self {
+            shard,
+            id,
+            registered: true,
+            flight: None,
+        }
+    }
+
     fn unregister(&mut self, st: &mut State<P>) -> Option<Pending<P::Key, P::Value>> {
         let pos = st.flights.iter().position(|p| p.id == self.id)?;
         self.registered = false;
@@ -507,7 +625,7 @@ impl<P: Policy> Computing<'_, P> {
     }
 }
 
-impl<P: Policy> Drop for Computing<'_, P> {
+impl<P: Policy> Drop for Loading<'_, P> {
     fn drop(&mut self) {
         let mut pending = None;
         if self.registered {

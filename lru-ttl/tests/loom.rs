@@ -42,7 +42,7 @@ fn stampede_runs_the_closure_once() {
         let runs = Arc::new(AtomicUsize::new(0));
         let spawn = |cache: Arc<SyncLruCache<u8, u8>>, runs: Arc<AtomicUsize>| {
             thread::spawn(move || {
-                cache.get_or_insert_with(0, || {
+                cache.get_or_insert_with(&0, || {
                     runs.fetch_add(1, Ordering::SeqCst);
                     7
                 })
@@ -67,12 +67,12 @@ fn a_panicking_computation_wakes_the_waiter() {
         let c1 = cache.clone();
         let a = thread::spawn(move || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                c1.get_or_insert_with(0u8, || panic!("computation failed"))
+                c1.get_or_insert_with(&0u8, || panic!("computation failed"))
             }))
             .ok()
         });
         let c2 = cache.clone();
-        let b = thread::spawn(move || c2.get_or_insert_with(0u8, || 9u8));
+        let b = thread::spawn(move || c2.get_or_insert_with(&0u8, || 9u8));
         // A either computed (and panicked) or found B's value already stored.
         let a = a.join().unwrap();
         assert!(a.is_none() || a == Some(9));
@@ -111,5 +111,23 @@ fn the_listener_hears_each_eviction_once() {
         b.join().unwrap();
         assert_eq!(told.load(Ordering::SeqCst), 2);
         assert_eq!(cache.len(), 1);
+    });
+}
+
+/// A loader fails while another caller waits for it: the error goes to its caller only,
+/// nothing is cached, and the waiter starts over and loads its own value.
+#[test]
+fn a_failing_load_hands_over_to_the_waiter() {
+    loom::model(|| {
+        let cache: Arc<lru_ttl::Cache<u8, u8>> = Arc::new(lru_ttl::Cache::with_shards(4, 1));
+        let c1 = cache.clone();
+        let a = thread::spawn(move || c1.try_get_or_insert_with(&0, || Err::<u8, &str>("down")));
+        let c2 = cache.clone();
+        let b = thread::spawn(move || c2.try_get_or_insert_with(&0, || Ok::<u8, &str>(9)));
+        let a = a.join().unwrap();
+        // A loaded and failed, or found B's value (stored, or published while it waited).
+        assert!(a == Err("down") || a == Ok(9));
+        assert_eq!(b.join().unwrap(), Ok(9));
+        assert_eq!(cache.peek(&0), Some(9));
     });
 }

@@ -202,7 +202,7 @@ fn sync_lru_with_one_shard_matches_vec_model() {
                             v
                         }
                     };
-                    assert_eq!(cache.get_or_insert_with(k, || v), expect);
+                    assert_eq!(cache.get_or_insert_with(&k, || v), expect);
                 }
             }
             for &(k, v) in &model.items {

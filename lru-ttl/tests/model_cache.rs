@@ -274,7 +274,7 @@ fn cache_matches_model_with_ttl_tti_weights_expiry_and_listener() {
                         }
                     };
                     assert_eq!(
-                        cache.get_or_insert_with(k, || v),
+                        cache.get_or_insert_with(&k, || v),
                         expect,
                         "{at}: get_or_insert_with"
                     );

@@ -241,9 +241,9 @@ fn sync_caches_survive_panics_and_drop_outside_the_lock() {
     {
         let cache: SyncLruCache<u32, Arc<Mutex<Option<Val>>>> = SyncLruCache::with_shards(2, 1);
         // A panicking closure leaves nothing behind and the key can be computed again.
-        assert!(quiet(|| cache.get_or_insert_with(1, || panic!("closure"))).is_err());
+        assert!(quiet(|| cache.get_or_insert_with(&1, || panic!("closure"))).is_err());
         assert!(!cache.contains_key(&1));
-        let v = cache.get_or_insert_with(1, || Arc::new(Mutex::new(Some(ledger.value(1, true)))));
+        let v = cache.get_or_insert_with(&1, || Arc::new(Mutex::new(Some(ledger.value(1, true)))));
         drop(v);
         cache.insert(2, Arc::new(Mutex::new(Some(ledger.value(2, false)))));
         // Evicting 1 drops its armed value: the panic reaches this caller after the shard
@@ -265,7 +265,7 @@ fn sync_caches_survive_panics_and_drop_outside_the_lock() {
             .clock(ManualClock::new())
             .shards(1)
             .build();
-        assert!(quiet(|| cache.get_or_insert_with(5, || panic!("closure"))).is_err());
+        assert!(quiet(|| cache.get_or_insert_with(&5, || panic!("closure"))).is_err());
         cache.insert(5, Rcless(Arc::new(Mutex::new(ledger2.value(5, false)))));
         assert!(cache.contains_key(&5));
     }
@@ -325,7 +325,7 @@ fn panicking_hooks_leave_the_cache_consistent() {
     // The weigher and the expiry panic before anything changes.
     assert!(quiet(|| cache.insert(99, 1)).is_err());
     assert!(quiet(|| cache.insert(98, 1)).is_err());
-    assert!(quiet(|| cache.get_or_insert_with(98, || 1)).is_err());
+    assert!(quiet(|| cache.get_or_insert_with(&98, || 1)).is_err());
     assert_eq!((cache.len(), cache.weighted_size()), (3, 9));
     assert!(told.lock().unwrap().is_empty());
     // Weight 8 evicts 1, 2 and 3 (the least recently used first); the listener panics on

@@ -20,7 +20,7 @@ fn stampede_computes_once() {
                 let (cache, runs, barrier) = (cache.clone(), runs.clone(), barrier.clone());
                 thread::spawn(move || {
                     barrier.wait();
-                    cache.get_or_insert_with(7u32, || {
+                    cache.get_or_insert_with(&7u32, || {
                         runs.fetch_add(1, Ordering::SeqCst);
                         thread::sleep(Duration::from_millis(20));
                         String::from("seven")
@@ -50,7 +50,7 @@ fn waiters_retry_after_a_panicking_computation() {
         let (cache, started) = (cache.clone(), started.clone());
         thread::spawn(move || {
             catch_unwind(AssertUnwindSafe(|| {
-                cache.get_or_insert_with(1u8, || {
+                cache.get_or_insert_with(&1u8, || {
                     started.wait();
                     thread::sleep(Duration::from_millis(30));
                     panic!("computation failed");
@@ -61,7 +61,7 @@ fn waiters_retry_after_a_panicking_computation() {
     };
     started.wait();
     let b_runs = AtomicUsize::new(0);
-    let v = cache.get_or_insert_with(1u8, || {
+    let v = cache.get_or_insert_with(&1u8, || {
         b_runs.fetch_add(1, Ordering::SeqCst);
         42u64
     });
@@ -126,7 +126,7 @@ fn concurrent_churn_keeps_bounds_and_values() {
                                     assert_eq!(v, k * 2);
                                 }
                             }
-                            _ => assert_eq!(cache.get_or_insert_with(k, || k * 2), k * 2),
+                            _ => assert_eq!(cache.get_or_insert_with(&k, || k * 2), k * 2),
                         }
                     }
                 })

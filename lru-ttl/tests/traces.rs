@@ -134,7 +134,7 @@ fn replay_lru(keys: &[u64], cap: usize) -> (u64, u64) {
 fn replay_sync_one_shard(keys: &[u64], cap: usize) -> (u64, u64) {
     let cache = SyncLruCache::with_shards(cap, 1);
     for &k in keys {
-        cache.get_or_insert_with(k, || ());
+        cache.get_or_insert_with(&k, || ());
     }
     let info = cache.cache_info();
     (info.hits, info.misses)

@@ -42,7 +42,7 @@ mod ours {
         }
         fn get_or_load(&self, key: u64) -> bool {
             let mut hit = true;
-            let v = self.0.get_or_insert_with(key, || {
+            let v = self.0.get_or_insert_with(&key, || {
                 hit = false;
                 key * 2
             });
