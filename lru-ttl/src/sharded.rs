@@ -84,11 +84,12 @@ impl<K, V> Hooks<K, V> {
     }
 }
 
-/// The default number of shards: four per CPU, rounded up to a power of two, but at
-/// most one per 64 entries of capacity (at least one).
+/// The default number of shards, by the rule every crate of this workspace uses (four per
+/// available core, rounded up to a power of two, between 4 and 256), but at most one per 64
+/// entries of capacity (at least one): a small cache stays one exact LRU.
 pub(crate) fn default_shards(capacity: Option<usize>) -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let want = (cpus * 4).next_power_of_two();
+    let cpus = std::thread::available_parallelism().map_or(4, |n| n.get());
+    let want = (cpus * 4).next_power_of_two().clamp(4, 256);
     match capacity {
         Some(c) => want.min((c / 64).max(1)),
         None => want,

@@ -15,13 +15,29 @@
 //! superseding value, or no entry at all) and wakes the waiters, one of which becomes the next
 //! creator; nothing leaks and the panic propagates.
 //!
+//! A creator that fails (returns an `Err`) or whose future is dropped is handled as one that
+//! panics: the guard restores the key and wakes the waiters, who look again. Tasks
+//! (`get_or_insert_with_async`, feature `async`) wait on the shard's event instead of its
+//! condition variable, listening before they unlock so that no wake-up is missed.
+//!
 //! A closure that calls `get_or_insert_with` for its *own* key waits for itself forever, as a
 //! recursive lazy initialisation would; any other key is fine. Waiters of one shard share its
 //! condition variable, so a wake-up may be for another key: they look again and sleep again.
 
+use crate::shard::Shard;
 use crate::sync::Arc;
 use crate::value_cache::{Slot, ValueEntry, WeakValueCache};
 use std::hash::{BuildHasher, Hash};
+
+/// What one look at the shard found for a creating caller.
+enum Claim<V: ?Sized> {
+    /// The live value.
+    Hit(Arc<V>),
+    /// This caller creates it: its marker's token.
+    Mine(u64),
+    /// Another caller is creating it.
+    Wait,
+}
 
 /// Whether `entry` is the marker `token` stored under `hash`.
 #[inline]
@@ -93,15 +109,75 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// assert_eq!(&*s, "one");
     /// ```
     pub fn get_or_insert_arc_with(&self, key: K, make: impl FnOnce() -> Arc<V>) -> Arc<V> {
+        match self.try_get_or_insert_arc_with(key, || Ok::<_, std::convert::Infallible>(make())) {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Like [`get_or_insert_with`](Self::get_or_insert_with), with a creator that can fail:
+    /// an `Err` is returned to this caller and nothing is stored (the key is left as it was).
+    /// Callers that were waiting for this creation do not receive the error: they start
+    /// over, and one of them creates (a failure may be transient; the error need not be
+    /// `Clone`).
+    ///
+    /// # Panics
+    ///
+    /// If `make` panics (the key is left as it was, waiters start over).
+    ///
+    /// ```
+    /// let cache: weak_cache::WeakValueCache<&str, u16> = weak_cache::WeakValueCache::new();
+    /// assert!(cache.try_get_or_insert_with("port", || "eighty".parse::<u16>()).is_err());
+    /// assert!(!cache.contains_key("port"));
+    /// let port = cache.try_get_or_insert_with("port", || "80".parse::<u16>()).unwrap();
+    /// assert_eq!(*port, 80);
+    /// ```
+    pub fn try_get_or_insert_with<E>(
+        &self,
+        key: K,
+        make: impl FnOnce() -> Result<V, E>,
+    ) -> Result<Arc<V>, E>
+    where
+        V: Sized,
+    {
+        self.try_get_or_insert_arc_with(key, || make().map(Arc::new))
+    }
+
+    /// [`try_get_or_insert_with`](Self::try_get_or_insert_with) with a creator that returns
+    /// the `Arc` itself.
+    ///
+    /// # Panics
+    ///
+    /// If `make` panics (the key is left as it was, waiters start over).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let cache: weak_cache::WeakValueCache<u8, str> = weak_cache::WeakValueCache::new();
+    /// let s = cache.try_get_or_insert_arc_with(1, || Ok::<_, ()>(Arc::from("one")));
+    /// assert_eq!(&*s.unwrap(), "one");
+    /// ```
+    pub fn try_get_or_insert_arc_with<E>(
+        &self,
+        key: K,
+        make: impl FnOnce() -> Result<Arc<V>, E>,
+    ) -> Result<Arc<V>, E> {
         let hash = self.hasher.hash_one(&key);
         let mut garbage = Vec::new();
-        let token = match self.claim(hash, key, &mut garbage) {
-            Ok(value) => {
-                // A purged key's `Drop` may panic: `value` is a local, dropped if so.
-                drop(garbage);
-                return value;
+        let mut key = Some(key);
+        let token = {
+            let mut shard = self.shards.lock(hash);
+            loop {
+                match self.claim_in(&mut shard, hash, &mut key, &mut garbage) {
+                    Claim::Hit(value) => {
+                        drop(shard);
+                        // A purged key's `Drop` may panic: `value` is a local, dropped if so.
+                        drop(garbage);
+                        return Ok(value);
+                    }
+                    Claim::Mine(token) => break token,
+                    Claim::Wait => shard = self.shards.wait(hash, shard),
+                }
             }
-            Err(token) => token,
         };
         let abandon = Abandon {
             cache: self,
@@ -110,53 +186,162 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
         };
         // Unlocked, and with the marker guarded: a panicking `Drop` here releases it.
         drop(garbage);
-        let value = make();
+        let value = make()?; // an error drops `abandon`: the key is restored, waiters retry
         std::mem::forget(abandon);
-        self.publish(hash, token, value)
+        Ok(self.publish(hash, token, value))
     }
 
-    /// The live value under `key` (waiting out a creation in progress), or else the token of
-    /// the marker this caller stored and must now fill.
-    /// Purged entries go to `garbage`, for the caller to drop unlocked.
-    fn claim(&self, hash: u64, key: K, garbage: &mut Vec<ValueEntry<K, V>>) -> Result<Arc<V>, u64> {
-        let mut shard = self.shards.lock(hash);
-        loop {
-            let token = shard.new_token();
-            match shard
-                .table
-                .find_mut(hash, |e| e.hash == hash && e.key == key)
-            {
-                Some(entry) => match &entry.slot {
-                    Slot::Live(weak) => match weak.upgrade() {
-                        Some(value) => return Ok(value),
-                        None => {
-                            // Dead: reuse the entry (and its stored key) for our marker.
-                            entry.slot = Slot::Pending {
-                                token,
-                                superseded: None,
-                            };
-                            return Err(token);
-                        }
-                    },
-                    Slot::Pending { superseded, .. } => {
-                        if let Some(value) = superseded.as_ref().and_then(|w| w.upgrade()) {
-                            return Ok(value);
-                        }
-                        shard = self.shards.wait(hash, shard);
+    /// [`get_or_insert_with`](Self::get_or_insert_with) with a future: a task that finds
+    /// another creating the same key waits without blocking its thread (on any runtime). If
+    /// the creating task's future is dropped (cancelled) or panics, the key is left as it was
+    /// and a waiter takes over. Needs the `async` feature.
+    ///
+    /// # Panics
+    ///
+    /// If `make` panics (when polled): the panic propagates to this caller.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let cache: weak_cache::WeakValueCache<u32, String> = weak_cache::WeakValueCache::new();
+    /// let a = cache.get_or_insert_with_async(1, async { "one".to_string() }).await;
+    /// assert_eq!(*a, "one");
+    /// # });
+    /// ```
+    #[cfg(feature = "async")]
+    pub async fn get_or_insert_with_async(
+        &self,
+        key: K,
+        make: impl std::future::Future<Output = V>,
+    ) -> Arc<V>
+    where
+        V: Sized,
+    {
+        let make = async { Ok::<_, std::convert::Infallible>(Arc::new(make.await)) };
+        match self.try_get_or_insert_arc_with_async(key, make).await {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`try_get_or_insert_with`](Self::try_get_or_insert_with) with a future (feature
+    /// `async`): an `Err` is returned and nothing stored; waiting tasks start over.
+    ///
+    /// # Panics
+    ///
+    /// If `make` panics (when polled): the panic propagates to this caller.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let cache: weak_cache::WeakValueCache<u32, String> = weak_cache::WeakValueCache::new();
+    /// let r = cache.try_get_or_insert_with_async(1, async { Err::<String, _>("down") }).await;
+    /// assert_eq!(r.unwrap_err(), "down");
+    /// assert!(!cache.contains_key(&1));
+    /// # });
+    /// ```
+    #[cfg(feature = "async")]
+    pub async fn try_get_or_insert_with_async<E>(
+        &self,
+        key: K,
+        make: impl std::future::Future<Output = Result<V, E>>,
+    ) -> Result<Arc<V>, E>
+    where
+        V: Sized,
+    {
+        self.try_get_or_insert_arc_with_async(key, async { make.await.map(Arc::new) })
+            .await
+    }
+
+    /// The async claim and creation behind the async forms.
+    #[cfg(feature = "async")]
+    async fn try_get_or_insert_arc_with_async<E>(
+        &self,
+        key: K,
+        make: impl std::future::Future<Output = Result<Arc<V>, E>>,
+    ) -> Result<Arc<V>, E> {
+        let hash = self.hasher.hash_one(&key);
+        let mut key = Some(key);
+        let token = loop {
+            let mut garbage = Vec::new();
+            let listener = {
+                let mut shard = self.shards.lock(hash);
+                match self.claim_in(&mut shard, hash, &mut key, &mut garbage) {
+                    Claim::Hit(value) => {
+                        drop(shard);
+                        drop(garbage);
+                        return Ok(value);
                     }
-                },
-                None => {
-                    shard.grow_check(garbage);
-                    shard.insert_new(ValueEntry {
-                        hash,
-                        key,
-                        slot: Slot::Pending {
+                    Claim::Mine(token) => {
+                        drop(shard);
+                        drop(garbage);
+                        break token;
+                    }
+                    // Listening under the lock: a wake after we unlock is not missed.
+                    Claim::Wait => self.shards.listen(hash),
+                }
+            };
+            drop(garbage);
+            listener.await;
+        };
+        // Dropping this future while `make` runs drops `abandon`: the key is restored.
+        let abandon = Abandon {
+            cache: self,
+            hash,
+            token,
+        };
+        let value = make.await?;
+        std::mem::forget(abandon);
+        Ok(self.publish(hash, token, value))
+    }
+
+    /// One look at the shard (locked by the caller): the live value under the key, or the
+    /// token of the marker this caller stored and must now fill (the key, taken from `key`,
+    /// went into the new entry), or `Wait`: another caller is creating it.
+    /// Purged entries go to `garbage`, for the caller to drop unlocked.
+    fn claim_in(
+        &self,
+        shard: &mut Shard<ValueEntry<K, V>>,
+        hash: u64,
+        key: &mut Option<K>,
+        garbage: &mut Vec<ValueEntry<K, V>>,
+    ) -> Claim<V> {
+        let token = shard.new_token();
+        let k = key
+            .as_ref()
+            .expect("weak-cache: a claim after the key was stored");
+        match shard
+            .table
+            .find_mut(hash, |e| e.hash == hash && e.key == *k)
+        {
+            Some(entry) => match &entry.slot {
+                Slot::Live(weak) => match weak.upgrade() {
+                    Some(value) => Claim::Hit(value),
+                    None => {
+                        // Dead: reuse the entry (and its stored key) for our marker.
+                        entry.slot = Slot::Pending {
                             token,
                             superseded: None,
-                        },
-                    });
-                    return Err(token);
+                        };
+                        Claim::Mine(token)
+                    }
+                },
+                Slot::Pending { superseded, .. } => {
+                    match superseded.as_ref().and_then(|w| w.upgrade()) {
+                        Some(value) => Claim::Hit(value),
+                        None => Claim::Wait,
+                    }
                 }
+            },
+            None => {
+                shard.grow_check(garbage);
+                shard.insert_new(ValueEntry {
+                    hash,
+                    key: key.take().expect("checked above"),
+                    slot: Slot::Pending {
+                        token,
+                        superseded: None,
+                    },
+                });
+                Claim::Mine(token)
             }
         }
     }

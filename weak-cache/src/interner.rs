@@ -45,6 +45,18 @@ impl<T: ?Sized> Interner<T> {
     }
 }
 
+impl<T: ?Sized> Interner<T> {
+    /// An empty interner with `shards` shards (rounded up to a power of two, at least one).
+    ///
+    /// ```
+    /// let interner: weak_cache::Interner<str> = weak_cache::Interner::with_shards(4);
+    /// assert!(interner.is_empty());
+    /// ```
+    pub fn with_shards(shards: usize) -> Self {
+        Self::with_shards_and_hasher(shards, DefaultHashBuilder::default())
+    }
+}
+
 impl<T: ?Sized> Default for Interner<T> {
     /// Same as [`Interner::new`].
     fn default() -> Self {
@@ -146,6 +158,32 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> Interner<T, S> {
             return shared;
         }
         let made = Arc::new(value);
+        // Another thread may have interned an equal value meanwhile: the first one wins.
+        self.set.get_or_insert_with(&made, || made.clone())
+    }
+
+    /// The shared `Arc` equal to `value`, an owned form of `T` (a `String` for `str`, a
+    /// `Vec<u8>` for `[u8]`, a `T` itself): looked up by reference first, so a hit allocates
+    /// nothing, and on a miss made with `Arc::from(value)`, which reuses what it can (for a
+    /// `String`, its bytes are copied once into the `Arc`, and no intermediate `&str` copy is
+    /// made).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let interner: weak_cache::Interner<str> = weak_cache::Interner::new();
+    /// let a = interner.intern_from(String::from("tag"));
+    /// let b = interner.intern_from(format!("t{}", "ag"));
+    /// assert!(Arc::ptr_eq(&a, &b));
+    /// ```
+    pub fn intern_from<B>(&self, value: B) -> Arc<T>
+    where
+        B: std::borrow::Borrow<T>,
+        Arc<T>: From<B>,
+    {
+        if let Some(shared) = self.set.get(value.borrow()) {
+            return shared;
+        }
+        let made: Arc<T> = Arc::from(value);
         // Another thread may have interned an equal value meanwhile: the first one wins.
         self.set.get_or_insert_with(&made, || made.clone())
     }

@@ -275,6 +275,53 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
         previous
     }
 
+    /// A clone of the value of the live key equal to `key`, or else `value()` stored under
+    /// the object `key` (held weakly) and a clone of it returned. `value` runs with the
+    /// shard locked: it must not use this cache. If it panics nothing is stored.
+    ///
+    /// # Panics
+    ///
+    /// If `value` panics (nothing is stored).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sizes: weak_cache::WeakKeyCache<String, usize> = weak_cache::WeakKeyCache::new();
+    /// let doc = Arc::new(String::from("hello"));
+    /// assert_eq!(sizes.get_or_insert_with(&doc, || doc.len()), 5);
+    /// assert_eq!(sizes.get_or_insert_with(&doc, || unreachable!()), 5);
+    /// ```
+    pub fn get_or_insert_with(&self, key: &Arc<K>, value: impl FnOnce() -> V) -> V
+    where
+        V: Clone,
+    {
+        let hash = self.hasher.hash_one(&**key);
+        let mut garbage = Vec::new();
+        let mut upgraded = None;
+        let mut shard = self.shards.lock(hash);
+        let found = shard
+            .table
+            .find(hash, |e| matches_key(e, hash, &**key, &mut upgraded))
+            .map(|e| e.value.clone());
+        let value = match found {
+            Some(v) => v,
+            None => {
+                shard.grow_check(&mut garbage);
+                let v = value();
+                shard.insert_new(KeyEntry {
+                    hash,
+                    key: Arc::downgrade(key),
+                    value: v.clone(),
+                });
+                v
+            }
+        };
+        drop(shard);
+        // User `Drop`s run unlocked, while `value` is a local.
+        drop(upgraded);
+        drop(garbage);
+        value
+    }
+
     /// A clone of the value of the live key equal to `key`.
     ///
     /// ```

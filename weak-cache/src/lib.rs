@@ -117,6 +117,7 @@ const _: () = {
 };
 
 /// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// (Its service example uses the async creators: the README is tested with `--all-features`.)
+#[cfg(all(doctest, feature = "async"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -100,6 +100,9 @@ struct Padded<E> {
     lock: Mutex<Shard<E>>,
     /// Signalled when an in-flight value of this shard is published or abandoned.
     wake: Condvar,
+    /// The same, for tasks (`get_or_insert_with_async`).
+    #[cfg(feature = "async")]
+    event: event_listener::Event,
 }
 
 /// The shards of one container.
@@ -118,6 +121,8 @@ impl<E: Entry> Shards<E> {
                 .map(|_| Padded {
                     lock: Mutex::new(Shard::new()),
                     wake: Condvar::new(),
+                    #[cfg(feature = "async")]
+                    event: event_listener::Event::new(),
                 })
                 .collect(),
             mask: count - 1,
@@ -148,11 +153,22 @@ impl<E: Entry> Shards<E> {
         guard
     }
 
-    /// Wakes the callers sleeping on `hash`'s shard, if any; `shard` is its locked state.
+    /// Wakes the callers sleeping on `hash`'s shard, if any, threads and tasks; `shard` is its
+    /// locked state.
     pub(crate) fn wake(&self, hash: u64, shard: &Shard<E>) {
         if shard.waiters > 0 {
             self.shard(hash).wake.notify_all();
         }
+        #[cfg(feature = "async")]
+        self.shard(hash).event.notify(usize::MAX);
+    }
+
+    /// A listener for the next [`wake`](Self::wake) of `hash`'s shard. Made while the caller
+    /// holds that shard's lock (so a wake after the caller unlocks is not missed), awaited
+    /// after it unlocks.
+    #[cfg(feature = "async")]
+    pub(crate) fn listen(&self, hash: u64) -> event_listener::EventListener {
+        self.shard(hash).event.listen()
     }
 
     /// Locks each shard in turn (one at a time) and calls `f` on it; what `f` returns is
@@ -196,7 +212,8 @@ impl<E: Entry> Shards<E> {
     }
 }
 
-/// The default shard count: four per available core, a power of two between 4 and 256.
+/// The default shard count, the rule every crate of this workspace uses: four per available
+/// core, rounded up to a power of two, between 4 and 256.
 pub(crate) fn default_shards() -> usize {
     let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
     (cores * 4).next_power_of_two().clamp(4, 256)

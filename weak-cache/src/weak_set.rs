@@ -45,6 +45,18 @@ impl<T: ?Sized> WeakSet<T> {
     }
 }
 
+impl<T: ?Sized> WeakSet<T> {
+    /// An empty set with `shards` shards (rounded up to a power of two, at least one).
+    ///
+    /// ```
+    /// let set: weak_cache::WeakSet<u8> = weak_cache::WeakSet::with_shards(2);
+    /// assert!(set.is_empty());
+    /// ```
+    pub fn with_shards(shards: usize) -> Self {
+        Self::with_shards_and_hasher(shards, DefaultHashBuilder::default())
+    }
+}
+
 impl<T: ?Sized> Default for WeakSet<T> {
     /// Same as [`WeakSet::new`].
     fn default() -> Self {
@@ -213,9 +225,21 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> WeakSet<T, S> {
     }
 
     /// The live element equal to `value`, or else the `Arc` that `make` returns, stored and
-    /// returned. `make` runs with the shard locked (it must not use this set).
-    #[cfg_attr(loom, allow(dead_code))]
-    pub(crate) fn get_or_insert_with(&self, value: &T, make: impl FnOnce() -> Arc<T>) -> Arc<T> {
+    /// returned. `make` runs with the shard locked (it must not use this set); it should
+    /// return an `Arc` equal to `value`.
+    ///
+    /// # Panics
+    ///
+    /// If `make` panics (nothing is stored).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let set: weak_cache::WeakSet<str> = weak_cache::WeakSet::new();
+    /// let a = set.get_or_insert_with("tag", || Arc::from("tag"));
+    /// let b = set.get_or_insert_with("tag", || unreachable!("a is alive"));
+    /// assert!(Arc::ptr_eq(&a, &b));
+    /// ```
+    pub fn get_or_insert_with(&self, value: &T, make: impl FnOnce() -> Arc<T>) -> Arc<T> {
         self.inner.get_or_insert_key(value, make, || ()).0
     }
 }

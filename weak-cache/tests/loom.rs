@@ -148,3 +148,30 @@ fn insert_races_get_or_insert_with() {
         assert!(Arc::ptr_eq(&now, &inserted) || Arc::ptr_eq(&now, &got));
     });
 }
+
+/// A creator fails while another caller waits on its marker: the error goes to its caller
+/// only, the key is restored, and the waiter starts over and creates its own value.
+#[test]
+fn a_failing_creator_hands_over_to_the_waiter() {
+    explore(|| {
+        let cache = cache();
+        let c1 = cache.clone();
+        let a = thread::spawn(move || {
+            c1.try_get_or_insert_with(0, || Err::<u8, &str>("down"))
+                .map(|v| *v)
+        });
+        let c2 = cache.clone();
+        let b = thread::spawn(move || {
+            let v = c2.try_get_or_insert_with(0, || Ok::<u8, &str>(9)).unwrap();
+            let n = *v;
+            // Keep it alive until the end, so A can only have found this one.
+            (n, v)
+        });
+        let a = a.join().unwrap();
+        let (b, keep) = b.join().unwrap();
+        assert_eq!(b, 9);
+        assert!(a == Err("down") || a == Ok(9));
+        assert_eq!(cache.get(&0).map(|v| *v), Some(9));
+        drop(keep);
+    });
+}
