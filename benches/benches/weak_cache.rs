@@ -51,7 +51,7 @@ impl Member for WeakValueCache<u64, u64> {
 
     #[inline]
     fn get_or_insert(&self, key: u64) -> Arc<u64> {
-        self.get_or_insert_with(key, || key)
+        self.get_or_insert_with(&key, || key)
     }
 
     #[inline]

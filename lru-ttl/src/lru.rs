@@ -451,9 +451,10 @@ impl<K: Hash + Eq, V, S: BuildHasher> LruCache<K, V, S> {
     }
 
     /// The value of `key`, computing it with `f` and storing it on a miss (evicting the
-    /// least recently used entry if full). Counts a hit or a miss. If `f` panics the cache
-    /// is unchanged. With capacity 0 the computed value is not stored: it is lent from a
-    /// scratch slot that the next call (or `clear`) replaces.
+    /// least recently used entry if full). The key may be borrowed (a `&str` for `String`
+    /// keys): it is made owned only on a miss. Counts a hit or a miss. If `f` panics the
+    /// cache is unchanged. With capacity 0 the computed value is not stored: it is lent from
+    /// a scratch slot that the next call (or `clear`) replaces.
     ///
     /// # Panics
     ///
@@ -462,17 +463,24 @@ impl<K: Hash + Eq, V, S: BuildHasher> LruCache<K, V, S> {
     ///
     /// ```
     /// let mut cache = lru_ttl::LruCache::new(10);
-    /// assert_eq!(*cache.get_or_insert_with(3, || 9), 9);
-    /// assert_eq!(*cache.get_or_insert_with(3, || unreachable!()), 9);
+    /// assert_eq!(*cache.get_or_insert_with(&3, || 9), 9);
+    /// assert_eq!(*cache.get_or_insert_with(&3, || unreachable!()), 9);
     /// assert_eq!((cache.cache_info().hits, cache.cache_info().misses), (1, 1));
+    /// let mut names: lru_ttl::LruCache<String, usize> = lru_ttl::LruCache::new(10);
+    /// assert_eq!(*names.get_or_insert_with("ann", || 3), 3); // &str for a String key
     /// ```
-    pub fn get_or_insert_with<F: FnOnce() -> V>(&mut self, key: K, f: F) -> &V {
-        let hash = self.hasher.hash_one(&key);
-        if let Some(i) = self.core.get_index(hash, &key) {
+    pub fn get_or_insert_with<Q, F>(&mut self, key: &Q, f: F) -> &V
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+        F: FnOnce() -> V,
+    {
+        let hash = self.hasher.hash_one(key);
+        if let Some(i) = self.core.get_index(hash, key) {
             return &self.core.raw.node(i).value;
         }
         let value = f();
-        match self.core.put_absent(hash, key, value) {
+        match self.core.put_absent(hash, key.to_owned(), value) {
             (Some(i), _evicted) => &self.core.raw.node(i).value,
             (None, put) => {
                 let (_key, value) = put.into_pair().expect("a rejected pair");
@@ -589,7 +597,7 @@ impl<K, V, S> LruCache<K, V, S> {
     ///
     /// ```
     /// let mut cache = lru_ttl::LruCache::new(5);
-    /// cache.get_or_insert_with(1, || 1);
+    /// cache.get_or_insert_with(&1, || 1);
     /// let info = cache.cache_info();
     /// assert_eq!((info.hits, info.misses, info.maxsize, info.currsize), (0, 1, Some(5), 1));
     /// ```
@@ -767,7 +775,7 @@ mod tests {
                     c.remove(&(i % 7));
                 }
                 _ => {
-                    c.get_or_insert_with(i % 17, || i);
+                    c.get_or_insert_with(&(i % 17), || i);
                 }
             }
             c.core.raw().check();
@@ -802,7 +810,7 @@ mod tests {
     #[test]
     fn capacity_zero_lends_from_scratch() {
         let mut c: LruCache<u8, String> = LruCache::new(0);
-        assert_eq!(c.get_or_insert_with(1, || "x".into()), "x");
+        assert_eq!(c.get_or_insert_with(&1, || "x".into()), "x");
         assert_eq!(c.len(), 0);
         assert_eq!(c.cache_info().misses, 1);
     }

@@ -813,7 +813,8 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
         put.into_pair()
     }
 
-    /// The live value of `key`, computed by `f` and stored on a miss. If `f` panics the
+    /// The live value of `key`, computed by `f` and stored on a miss (the key may be
+    /// borrowed, a `&str` for `String` keys: it is made owned only on a miss). If `f` panics the
     /// cache is unchanged (except that an expired entry for `key` may have been removed).
     /// When nothing can be stored (capacity or ttl zero) the value is lent from a scratch
     /// slot that the next call (or `clear`) replaces.
@@ -829,17 +830,24 @@ impl<K: Hash + Eq, V, C: Clock, S: BuildHasher> TtlCache<K, V, C, S> {
     /// assert_eq!(*cache.get_or_insert_with("k", || 7), 7);
     /// assert_eq!(*cache.get_or_insert_with("k", || 8), 7);
     /// ```
-    pub fn get_or_insert_with<F: FnOnce() -> V>(&mut self, key: K, f: F) -> &V {
-        let hash = self.hasher.hash_one(&key);
+    pub fn get_or_insert_with<Q, F>(&mut self, key: &Q, f: F) -> &V
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+        F: FnOnce() -> V,
+    {
+        let hash = self.hasher.hash_one(key);
         let mut dead = Removed::new();
-        let found = self.core.get_index(hash, &key, &mut dead);
+        let found = self.core.get_index(hash, key, &mut dead);
         drop(dead);
         if let Some(i) = found {
             return &self.core.raw.node(i).value;
         }
         let value = f();
         let mut dead = Removed::new();
-        let (i, put) = self.core.put_absent(hash, key, value, 1, None, &mut dead);
+        let (i, put) = self
+            .core
+            .put_absent(hash, key.to_owned(), value, 1, None, &mut dead);
         drop(dead);
         match i {
             Some(i) => {
@@ -1134,7 +1142,7 @@ mod tests {
                     if i % 30 == 5 {
                         c.purge_expired();
                     }
-                    c.get_or_insert_with(i % 17, || i);
+                    c.get_or_insert_with(&(i % 17), || i);
                 }
             }
             clock.advance(Duration::from_nanos(u64::from(i % 3)));

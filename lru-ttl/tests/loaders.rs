@@ -3,6 +3,8 @@
 //! errors returned and never cached, and a failed, panicking or cancelled load handed over
 //! to a waiter.
 
+#![cfg(not(loom))]
+
 use lru_ttl::{Cache, Memoize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};

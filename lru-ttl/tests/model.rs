@@ -135,7 +135,7 @@ fn lru_cache_matches_vec_model() {
                             v
                         }
                     };
-                    assert_eq!(*cache.get_or_insert_with(k, || v), expect, "seed {seed}");
+                    assert_eq!(*cache.get_or_insert_with(&k, || v), expect, "seed {seed}");
                 }
                 85..88 => {
                     let expect = model.items.pop();
@@ -383,7 +383,7 @@ fn ttl_cache_matches_list_model_with_manual_clock() {
                         }
                     };
                     assert_eq!(
-                        *cache.get_or_insert_with(k, || v),
+                        *cache.get_or_insert_with(&k, || v),
                         expect,
                         "seed {seed} step {step}"
                     );

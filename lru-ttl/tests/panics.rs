@@ -170,7 +170,7 @@ fn lru_survives_panicking_hash_eq_drop_and_closure() {
         check_lru(&cache);
         assert_eq!(cache.len(), 4);
         // The closure panics: the key is not inserted.
-        assert!(quiet(|| cache.get_or_insert_with(key(11), || panic!("closure")).id).is_err());
+        assert!(quiet(|| cache.get_or_insert_with(&key(11), || panic!("closure")).id).is_err());
         assert!(!cache.contains_key(&key(11)));
         check_lru(&cache);
         // Drop panics inside resize (value 1 is armed): the cache is consistent, smaller.
@@ -220,7 +220,7 @@ fn ttl_survives_panicking_drop_of_expired_entries() {
             cache.insert(key(i), ledger.value(i, false));
         }
         assert_eq!(cache.iter().count(), 8);
-        assert!(quiet(|| cache.get_or_insert_with(key(30), || panic!("closure")).id).is_err());
+        assert!(quiet(|| cache.get_or_insert_with(&key(30), || panic!("closure")).id).is_err());
         assert!(!cache.contains_key(&key(30)));
     }
     ledger.assert_each_once((0..6).chain(10..20));

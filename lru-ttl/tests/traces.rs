@@ -145,7 +145,7 @@ fn replay_ttl_never_expiring(keys: &[u64], cap: usize) -> (u64, u64) {
     let mut cache = TtlCache::with_clock(Some(cap), Duration::from_secs(3600), clock.clone());
     for &k in keys {
         clock.advance(Duration::from_nanos(1));
-        cache.get_or_insert_with(k, || ());
+        cache.get_or_insert_with(&k, || ());
     }
     let info = cache.cache_info();
     (info.hits, info.misses)

@@ -27,6 +27,7 @@
 use crate::shard::Shard;
 use crate::sync::Arc;
 use crate::value_cache::{Slot, ValueEntry, WeakValueCache};
+use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 
 /// What one look at the shard found for a creating caller.
@@ -75,6 +76,8 @@ impl<K, V: ?Sized, S> Drop for Abandon<'_, K, V, S> {
 
 impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// The live value under `key`, or else the value `make()` returns, stored and returned.
+    /// The key may be borrowed (a `&str` for `String` keys): it is made owned (`ToOwned`, so
+    /// any `Clone` key) only when a new entry is stored.
     ///
     /// Deduplicating: callers asking for the same key at the same time all get the same `Arc`,
     /// and on a miss `make` runs in exactly one of them; the others wait for it (they hold no
@@ -85,15 +88,17 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// ```
     /// use std::sync::Arc;
     /// let cache = weak_cache::WeakValueCache::new();
-    /// let a = cache.get_or_insert_with("config", || vec![1, 2, 3]);
-    /// let b = cache.get_or_insert_with("config", || unreachable!("a is alive"));
+    /// let a = cache.get_or_insert_with(&"config", || vec![1, 2, 3]);
+    /// let b = cache.get_or_insert_with(&"config", || unreachable!("a is alive"));
     /// assert!(Arc::ptr_eq(&a, &b));
     /// drop((a, b));
-    /// let c = cache.get_or_insert_with("config", || vec![4]);
+    /// let c = cache.get_or_insert_with(&"config", || vec![4]);
     /// assert_eq!(*c, [4]);
     /// ```
-    pub fn get_or_insert_with(&self, key: K, make: impl FnOnce() -> V) -> Arc<V>
+    pub fn get_or_insert_with<Q>(&self, key: &Q, make: impl FnOnce() -> V) -> Arc<V>
     where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
         V: Sized,
     {
         self.get_or_insert_arc_with(key, || Arc::new(make()))
@@ -105,10 +110,14 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// ```
     /// use std::sync::Arc;
     /// let cache: weak_cache::WeakValueCache<u32, str> = weak_cache::WeakValueCache::new();
-    /// let s = cache.get_or_insert_arc_with(1, || Arc::from("one"));
+    /// let s = cache.get_or_insert_arc_with(&1, || Arc::from("one"));
     /// assert_eq!(&*s, "one");
     /// ```
-    pub fn get_or_insert_arc_with(&self, key: K, make: impl FnOnce() -> Arc<V>) -> Arc<V> {
+    pub fn get_or_insert_arc_with<Q>(&self, key: &Q, make: impl FnOnce() -> Arc<V>) -> Arc<V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+    {
         match self.try_get_or_insert_arc_with(key, || Ok::<_, std::convert::Infallible>(make())) {
             Ok(value) => value,
             Err(never) => match never {},
@@ -126,18 +135,20 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// If `make` panics (the key is left as it was, waiters start over).
     ///
     /// ```
-    /// let cache: weak_cache::WeakValueCache<&str, u16> = weak_cache::WeakValueCache::new();
+    /// let cache: weak_cache::WeakValueCache<String, u16> = weak_cache::WeakValueCache::new();
     /// assert!(cache.try_get_or_insert_with("port", || "eighty".parse::<u16>()).is_err());
     /// assert!(!cache.contains_key("port"));
     /// let port = cache.try_get_or_insert_with("port", || "80".parse::<u16>()).unwrap();
     /// assert_eq!(*port, 80);
     /// ```
-    pub fn try_get_or_insert_with<E>(
+    pub fn try_get_or_insert_with<Q, E>(
         &self,
-        key: K,
+        key: &Q,
         make: impl FnOnce() -> Result<V, E>,
     ) -> Result<Arc<V>, E>
     where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
         V: Sized,
     {
         self.try_get_or_insert_arc_with(key, || make().map(Arc::new))
@@ -153,21 +164,24 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// ```
     /// use std::sync::Arc;
     /// let cache: weak_cache::WeakValueCache<u8, str> = weak_cache::WeakValueCache::new();
-    /// let s = cache.try_get_or_insert_arc_with(1, || Ok::<_, ()>(Arc::from("one")));
+    /// let s = cache.try_get_or_insert_arc_with(&1, || Ok::<_, ()>(Arc::from("one")));
     /// assert_eq!(&*s.unwrap(), "one");
     /// ```
-    pub fn try_get_or_insert_arc_with<E>(
+    pub fn try_get_or_insert_arc_with<Q, E>(
         &self,
-        key: K,
+        key: &Q,
         make: impl FnOnce() -> Result<Arc<V>, E>,
-    ) -> Result<Arc<V>, E> {
-        let hash = self.hasher.hash_one(&key);
+    ) -> Result<Arc<V>, E>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+    {
+        let hash = self.hasher.hash_one(key);
         let mut garbage = Vec::new();
-        let mut key = Some(key);
         let token = {
             let mut shard = self.shards.lock(hash);
             loop {
-                match self.claim_in(&mut shard, hash, &mut key, &mut garbage) {
+                match self.claim_in(&mut shard, hash, key, &mut garbage) {
                     Claim::Hit(value) => {
                         drop(shard);
                         // A purged key's `Drop` may panic: `value` is a local, dropped if so.
@@ -203,17 +217,19 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let cache: weak_cache::WeakValueCache<u32, String> = weak_cache::WeakValueCache::new();
-    /// let a = cache.get_or_insert_with_async(1, async { "one".to_string() }).await;
+    /// let a = cache.get_or_insert_with_async(&1, async { "one".to_string() }).await;
     /// assert_eq!(*a, "one");
     /// # });
     /// ```
     #[cfg(feature = "async")]
-    pub async fn get_or_insert_with_async(
+    pub async fn get_or_insert_with_async<Q>(
         &self,
-        key: K,
+        key: &Q,
         make: impl std::future::Future<Output = V>,
     ) -> Arc<V>
     where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
         V: Sized,
     {
         let make = async { Ok::<_, std::convert::Infallible>(Arc::new(make.await)) };
@@ -233,18 +249,20 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let cache: weak_cache::WeakValueCache<u32, String> = weak_cache::WeakValueCache::new();
-    /// let r = cache.try_get_or_insert_with_async(1, async { Err::<String, _>("down") }).await;
+    /// let r = cache.try_get_or_insert_with_async(&1, async { Err::<String, _>("down") }).await;
     /// assert_eq!(r.unwrap_err(), "down");
     /// assert!(!cache.contains_key(&1));
     /// # });
     /// ```
     #[cfg(feature = "async")]
-    pub async fn try_get_or_insert_with_async<E>(
+    pub async fn try_get_or_insert_with_async<Q, E>(
         &self,
-        key: K,
+        key: &Q,
         make: impl std::future::Future<Output = Result<V, E>>,
     ) -> Result<Arc<V>, E>
     where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
         V: Sized,
     {
         self.try_get_or_insert_arc_with_async(key, async { make.await.map(Arc::new) })
@@ -253,18 +271,21 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
 
     /// The async claim and creation behind the async forms.
     #[cfg(feature = "async")]
-    async fn try_get_or_insert_arc_with_async<E>(
+    async fn try_get_or_insert_arc_with_async<Q, E>(
         &self,
-        key: K,
+        key: &Q,
         make: impl std::future::Future<Output = Result<Arc<V>, E>>,
-    ) -> Result<Arc<V>, E> {
-        let hash = self.hasher.hash_one(&key);
-        let mut key = Some(key);
+    ) -> Result<Arc<V>, E>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+    {
+        let hash = self.hasher.hash_one(key);
         let token = loop {
             let mut garbage = Vec::new();
             let listener = {
                 let mut shard = self.shards.lock(hash);
-                match self.claim_in(&mut shard, hash, &mut key, &mut garbage) {
+                match self.claim_in(&mut shard, hash, key, &mut garbage) {
                     Claim::Hit(value) => {
                         drop(shard);
                         drop(garbage);
@@ -294,23 +315,24 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     }
 
     /// One look at the shard (locked by the caller): the live value under the key, or the
-    /// token of the marker this caller stored and must now fill (the key, taken from `key`,
-    /// went into the new entry), or `Wait`: another caller is creating it.
-    /// Purged entries go to `garbage`, for the caller to drop unlocked.
-    fn claim_in(
+    /// token of the marker this caller stored and must now fill (an owned copy of the key
+    /// went into the new entry, unless a dead entry's was reused), or `Wait`: another caller
+    /// is creating it. Purged entries go to `garbage`, for the caller to drop unlocked.
+    fn claim_in<Q>(
         &self,
         shard: &mut Shard<ValueEntry<K, V>>,
         hash: u64,
-        key: &mut Option<K>,
+        key: &Q,
         garbage: &mut Vec<ValueEntry<K, V>>,
-    ) -> Claim<V> {
+    ) -> Claim<V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+    {
         let token = shard.new_token();
-        let k = key
-            .as_ref()
-            .expect("weak-cache: a claim after the key was stored");
         match shard
             .table
-            .find_mut(hash, |e| e.hash == hash && e.key == *k)
+            .find_mut(hash, |e| e.hash == hash && e.key.borrow() == key)
         {
             Some(entry) => match &entry.slot {
                 Slot::Live(weak) => match weak.upgrade() {
@@ -335,7 +357,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
                 shard.grow_check(garbage);
                 shard.insert_new(ValueEntry {
                     hash,
-                    key: key.take().expect("checked above"),
+                    key: key.to_owned(),
                     slot: Slot::Pending {
                         token,
                         superseded: None,

@@ -47,7 +47,7 @@ fn shards_never_exceed_their_purge_threshold() {
                 }
             }
             3 => {
-                let v = cache.get_or_insert_with(key, || key);
+                let v = cache.get_or_insert_with(&key, || key);
                 assert_eq!(*v, key);
                 if rng.below(2) == 0 {
                     held.push(v);
@@ -96,7 +96,7 @@ fn a_lookup_removes_the_dead_entry_it_meets() {
 fn an_insert_over_a_pending_marker_wins_and_is_returned_to_the_creator() {
     let cache: WeakValueCache<u8, u32> = WeakValueCache::with_shards(1);
     let inserted = Arc::new(2);
-    let got = cache.get_or_insert_with(1, || {
+    let got = cache.get_or_insert_with(&1, || {
         // The marker is stored while the closure runs.
         cache.shards.for_each(|shard| {
             assert_eq!(shard.table.len(), 1);
@@ -119,7 +119,7 @@ fn an_insert_over_a_pending_marker_wins_and_is_returned_to_the_creator() {
 #[test]
 fn a_closure_may_use_the_cache_for_other_keys() {
     let cache: WeakValueCache<u8, u32> = WeakValueCache::with_shards(1);
-    let outer = cache.get_or_insert_with(1, || *cache.get_or_insert_with(2, || 20) + 1);
+    let outer = cache.get_or_insert_with(&1, || *cache.get_or_insert_with(&2, || 20) + 1);
     assert_eq!(*outer, 21);
     assert!(cache.get(&2).is_none(), "the inner value was dropped");
     assert_eq!(cache.live_len(), 1);
@@ -129,11 +129,11 @@ fn a_closure_may_use_the_cache_for_other_keys() {
 fn a_panicking_closure_removes_its_marker() {
     let cache: WeakValueCache<u8, u32> = WeakValueCache::with_shards(1);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        cache.get_or_insert_with(1, || panic!("make failed"))
+        cache.get_or_insert_with(&1, || panic!("make failed"))
     }));
     assert!(result.is_err());
     assert_eq!(cache.len(), 0);
-    assert_eq!(*cache.get_or_insert_with(1, || 5), 5);
+    assert_eq!(*cache.get_or_insert_with(&1, || 5), 5);
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn two_threads_share_one_value() {
     let made = std::sync::atomic::AtomicUsize::new(0);
     let (a, b) = std::thread::scope(|s| {
         let make = || {
-            cache.get_or_insert_with(7, || {
+            cache.get_or_insert_with(&7, || {
                 made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 7
             })

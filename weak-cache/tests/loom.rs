@@ -62,13 +62,13 @@ fn two_get_or_insert_with_share_one_value() {
         let other = {
             let (cache, made) = (cache.clone(), made.clone());
             thread::spawn(move || {
-                cache.get_or_insert_with(1, || {
+                cache.get_or_insert_with(&1, || {
                     made.fetch_add(1, Ordering::SeqCst);
                     7
                 })
             })
         };
-        let mine = cache.get_or_insert_with(1, || {
+        let mine = cache.get_or_insert_with(&1, || {
             made.fetch_add(1, Ordering::SeqCst);
             7
         });
@@ -89,7 +89,7 @@ fn get_or_insert_with_races_the_last_drop() {
         cache.insert(1, &old);
         let other = {
             let cache = cache.clone();
-            thread::spawn(move || *cache.get_or_insert_with(1, || 2))
+            thread::spawn(move || *cache.get_or_insert_with(&1, || 2))
         };
         drop(old);
         let got = other.join().unwrap();
@@ -136,7 +136,7 @@ fn insert_races_get_or_insert_with() {
                 cache.insert(1, &inserted);
             })
         };
-        let got = cache.get_or_insert_with(1, || 2);
+        let got = cache.get_or_insert_with(&1, || 2);
         writer.join().unwrap();
         let now = cache.get(&1).expect("both values are held");
         // If the insert came first, the creator found it live and returned it; if it came
@@ -157,12 +157,12 @@ fn a_failing_creator_hands_over_to_the_waiter() {
         let cache = cache();
         let c1 = cache.clone();
         let a = thread::spawn(move || {
-            c1.try_get_or_insert_with(0, || Err::<u8, &str>("down"))
+            c1.try_get_or_insert_with(&0, || Err::<u8, &str>("down"))
                 .map(|v| *v)
         });
         let c2 = cache.clone();
         let b = thread::spawn(move || {
-            let v = c2.try_get_or_insert_with(0, || Ok::<u8, &str>(9)).unwrap();
+            let v = c2.try_get_or_insert_with(&0, || Ok::<u8, &str>(9)).unwrap();
             let n = *v;
             // Keep it alive until the end, so A can only have found this one.
             (n, v)

@@ -44,7 +44,7 @@ fn run_value_cache(seed: u64, ops: usize, keys: usize, max_held: usize) {
                 }
             }
             3 | 4 => {
-                let v = cache.get_or_insert_with(key, || key);
+                let v = cache.get_or_insert_with(&key, || key);
                 if held.len() < max_held && rng.below(2) == 0 {
                     held.push(v);
                 }

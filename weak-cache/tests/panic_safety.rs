@@ -26,6 +26,14 @@ struct Key<'a> {
     script: &'a Script,
 }
 
+/// A clone is a new key (counted as made, dropped on its own): `get_or_insert_with` takes a
+/// borrowed key and stores an owned copy on a miss.
+impl Clone for Key<'_> {
+    fn clone(&self) -> Self {
+        Key::new(self.id, self.script)
+    }
+}
+
 impl<'a> Key<'a> {
     fn new(id: u32, script: &'a Script) -> Self {
         script.made.fetch_add(1, Ordering::SeqCst);
@@ -106,15 +114,17 @@ fn value_cache_survives_panicking_hash_eq_drop_and_closure() {
     script.panic_in_eq.store(true, Ordering::SeqCst);
     assert!(quiet(|| cache.get(&Key::new(3, &script))).is_err());
     assert!(quiet(|| cache.remove(&Key::new(3, &script))).is_err());
-    assert!(quiet(|| cache.get_or_insert_with(Key::new(4, &script), new_value)).is_err());
+    assert!(quiet(|| cache.get_or_insert_with(&Key::new(4, &script), new_value)).is_err());
     script.panic_in_eq.store(false, Ordering::SeqCst);
     assert_eq!(cache.len(), 20);
     assert!(cache.get(&Key::new(3, &script)).is_some());
 
     // The closure panics: its in-flight marker goes, the key stays absent, then works.
-    assert!(quiet(|| cache.get_or_insert_with(Key::new(100, &script), || panic!("make"))).is_err());
+    assert!(
+        quiet(|| cache.get_or_insert_with(&Key::new(100, &script), || panic!("make"))).is_err()
+    );
     assert_eq!(cache.len(), 20);
-    let v = cache.get_or_insert_with(Key::new(100, &script), new_value);
+    let v = cache.get_or_insert_with(&Key::new(100, &script), new_value);
     held.push(v);
     assert_eq!(cache.live_len(), 21);
 
@@ -153,7 +163,7 @@ fn value_cache_survives_panicking_hash_eq_drop_and_closure() {
 
     // Everything is still usable, then everything is dropped exactly once.
     for id in 0..30 {
-        let _ = cache.get_or_insert_with(Key::new(id, &script), new_value);
+        let _ = cache.get_or_insert_with(&Key::new(id, &script), new_value);
     }
     drop(held);
     drop(cache);
@@ -180,12 +190,12 @@ fn values_made_are_dropped_exactly_once() {
     };
     let mut held = Vec::new();
     for i in 0..1_000u32 {
-        let v = cache.get_or_insert_with(i % 37, make);
+        let v = cache.get_or_insert_with(&(i % 37), make);
         if i % 3 == 0 {
             held.push(v);
         }
         if i % 101 == 0 {
-            let _ = quiet(|| cache.get_or_insert_with(1_000 + i, || panic!("make")));
+            let _ = quiet(|| cache.get_or_insert_with(&(1_000 + i), || panic!("make")));
         }
     }
     drop(held);

@@ -50,7 +50,7 @@ fn get_or_insert_with_deduplicates_under_churn() {
                 let mut ring: Vec<Option<Arc<Payload>>> = vec![None; 8];
                 for round in 0..ROUNDS {
                     let key = rng.next() % 32;
-                    let v = cache.get_or_insert_with(key, || {
+                    let v = cache.get_or_insert_with(&key, || {
                         made.fetch_add(1, Ordering::SeqCst);
                         Payload {
                             key,
@@ -61,7 +61,7 @@ fn get_or_insert_with_deduplicates_under_churn() {
                     assert_eq!(v.key, key);
                     assert!(v.alive.load(Ordering::SeqCst));
                     // While `v` is held, every caller must get this same value.
-                    let again = cache.get_or_insert_with(key, || panic!("{key} is alive"));
+                    let again = cache.get_or_insert_with(&key, || panic!("{key} is alive"));
                     assert!(Arc::ptr_eq(&v, &again));
                     let got = cache.get(&key).expect("held, so alive");
                     assert!(Arc::ptr_eq(&v, &got));

@@ -37,7 +37,7 @@ mod ours {
             self.0.get(&key)
         }
         fn get_or_insert(&self, key: u64) -> Arc<u64> {
-            self.0.get_or_insert_with(key, || key)
+            self.0.get_or_insert_with(&key, || key)
         }
     }
 }
