@@ -210,7 +210,9 @@ impl<K, V> fmt::Debug for Memoize<K, V> {
 ///
 /// The first line names a `static` [`Memoize`] holding the results, with `maxsize = N`
 /// (`None` for no bound) or `ttl = DURATION` (optionally `, maxsize = N`); the function
-/// follows. A function written as returning `Result<T, E>` memoizes only its `Ok` values
+/// follows. Arguments are the key: a borrowed `&T` argument (`&str`, `&[u8]`) is keyed by its
+/// owned form (`String`, `Vec<u8>`), made on every call. A function written as returning
+/// `Result<T, E>` memoizes only its `Ok` values
 /// (an `Err` is returned and the next call computes again; a `Result` behind an alias such as
 /// `io::Result<T>` is not recognised and is memoized whole). With the `async` feature the
 /// function may be an `async fn`; concurrent calls with the same arguments await one
@@ -236,6 +238,24 @@ impl<K, V> fmt::Debug for Memoize<K, V> {
 /// assert_eq!((info.hits, info.misses, info.maxsize, info.currsize), (88, 91, Some(128), 91));
 /// FIB.cache_clear();
 /// assert_eq!(FIB.cache_info().currsize, 0);
+/// ```
+///
+/// Borrowed arguments:
+///
+/// ```
+/// use lru_ttl::lru_cache;
+///
+/// lru_cache! {
+///     static GREETINGS: maxsize = 16;
+///     fn greet(name: &str, times: usize) -> String {
+///         format!("hello {}", name.repeat(times))
+///     }
+/// }
+///
+/// let who = String::from("ann");
+/// assert_eq!(greet(&who, 2), "hello annann");
+/// assert_eq!(greet("ann", 2), "hello annann");
+/// assert_eq!(GREETINGS.cache_info().hits, 1);
 /// ```
 ///
 /// Errors are not memoized:
@@ -319,54 +339,75 @@ macro_rules! lru_cache {
     };
     // `async fn` returning `Result`: an `Err` is not memoized.
     (@item [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr]
-        $(#[$fattr:meta])* $fvis:vis async fn $name:ident($($arg:ident : $ty:ty),* $(,)?)
+        $(#[$fattr:meta])* $fvis:vis async fn $name:ident($($args:tt)*)
             -> Result<$ok:ty, $err:ty> $body:block
     ) => {
-        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make] ($($ty),*) $ok);
+        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make]
+            ($crate::lru_cache!(@keyty [] $($args)*)) $ok);
         $(#[$fattr])*
-        $fvis async fn $name($($arg: $ty),*) -> Result<$ok, $err> {
-            let key = ($(::core::clone::Clone::clone(&$arg),)*);
+        $fvis async fn $name($($args)*) -> Result<$ok, $err> {
+            let key = $crate::lru_cache!(@key [] $($args)*);
             $cache.try_get_or_compute_async(key, async move $body).await
         }
     };
     // `async fn`.
     (@item [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr]
-        $(#[$fattr:meta])* $fvis:vis async fn $name:ident($($arg:ident : $ty:ty),* $(,)?)
+        $(#[$fattr:meta])* $fvis:vis async fn $name:ident($($args:tt)*)
             -> $ret:ty $body:block
     ) => {
-        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make] ($($ty),*) $ret);
+        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make]
+            ($crate::lru_cache!(@keyty [] $($args)*)) $ret);
         $(#[$fattr])*
-        $fvis async fn $name($($arg: $ty),*) -> $ret {
-            let key = ($(::core::clone::Clone::clone(&$arg),)*);
+        $fvis async fn $name($($args)*) -> $ret {
+            let key = $crate::lru_cache!(@key [] $($args)*);
             $cache.get_or_compute_async(key, async move $body).await
         }
     };
     // `fn` returning `Result`: an `Err` is not memoized.
     (@item [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr]
-        $(#[$fattr:meta])* $fvis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?)
+        $(#[$fattr:meta])* $fvis:vis fn $name:ident($($args:tt)*)
             -> Result<$ok:ty, $err:ty> $body:block
     ) => {
-        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make] ($($ty),*) $ok);
+        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make]
+            ($crate::lru_cache!(@keyty [] $($args)*)) $ok);
         $(#[$fattr])*
-        $fvis fn $name($($arg: $ty),*) -> Result<$ok, $err> {
-            let key = ($(::core::clone::Clone::clone(&$arg),)*);
+        $fvis fn $name($($args)*) -> Result<$ok, $err> {
+            let key = $crate::lru_cache!(@key [] $($args)*);
             $cache.try_get_or_compute(key, move || -> Result<$ok, $err> { $body })
         }
     };
     (@item [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr]
-        $(#[$fattr:meta])* $fvis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?)
+        $(#[$fattr:meta])* $fvis:vis fn $name:ident($($args:tt)*)
             -> $ret:ty $body:block
     ) => {
-        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make] ($($ty),*) $ret);
+        $crate::lru_cache!(@static [$(#[$sattr])* $svis static $cache] [$make]
+            ($crate::lru_cache!(@keyty [] $($args)*)) $ret);
         $(#[$fattr])*
-        $fvis fn $name($($arg: $ty),*) -> $ret {
-            let key = ($(::core::clone::Clone::clone(&$arg),)*);
+        $fvis fn $name($($args)*) -> $ret {
+            let key = $crate::lru_cache!(@key [] $($args)*);
             $cache.get_or_compute(key, move || -> $ret { $body })
         }
     };
-    (@static [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr] ($($ty:ty),*) $val:ty) => {
+    // The key's type: a tuple of the arguments' types, a borrowed `&T` argument keyed by
+    // `T`'s owned form (`&str` by `String`).
+    (@keyty [$($acc:tt)*]) => { ($($acc)*) };
+    (@keyty [$($acc:tt)*] $arg:ident : & $t:ty $(, $($rest:tt)*)?) => {
+        $crate::lru_cache!(@keyty [$($acc)* <$t as ::std::borrow::ToOwned>::Owned,] $($($rest)*)?)
+    };
+    (@keyty [$($acc:tt)*] $arg:ident : $t:ty $(, $($rest:tt)*)?) => {
+        $crate::lru_cache!(@keyty [$($acc)* $t,] $($($rest)*)?)
+    };
+    // The key: a tuple of the arguments, cloned, a borrowed one made owned.
+    (@key [$($acc:tt)*]) => { ($($acc)*) };
+    (@key [$($acc:tt)*] $arg:ident : & $t:ty $(, $($rest:tt)*)?) => {
+        $crate::lru_cache!(@key [$($acc)* ::std::borrow::ToOwned::to_owned($arg),] $($($rest)*)?)
+    };
+    (@key [$($acc:tt)*] $arg:ident : $t:ty $(, $($rest:tt)*)?) => {
+        $crate::lru_cache!(@key [$($acc)* ::core::clone::Clone::clone(&$arg),] $($($rest)*)?)
+    };
+    (@static [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr] ($key:ty) $val:ty) => {
         $(#[$sattr])*
-        $svis static $cache: $crate::__private::LazyLock<$crate::Memoize<($($ty,)*), $val>> =
+        $svis static $cache: $crate::__private::LazyLock<$crate::Memoize<$key, $val>> =
             $crate::__private::LazyLock::new(|| $make);
     };
 }
