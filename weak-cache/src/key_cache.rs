@@ -294,6 +294,34 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
     where
         V: Clone,
     {
+        match self.try_get_or_insert_with(key, || Ok::<V, std::convert::Infallible>(value())) {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Like [`get_or_insert_with`](Self::get_or_insert_with), with a `value` that can fail:
+    /// an `Err` is returned and nothing is stored.
+    ///
+    /// # Panics
+    ///
+    /// If `value` panics (nothing is stored).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let parsed: weak_cache::WeakKeyCache<String, u8> = weak_cache::WeakKeyCache::new();
+    /// let text = Arc::new(String::from("x"));
+    /// assert!(parsed.try_get_or_insert_with(&text, || text.parse::<u8>()).is_err());
+    /// assert!(!parsed.contains_key("x"));
+    /// ```
+    pub fn try_get_or_insert_with<E>(
+        &self,
+        key: &Arc<K>,
+        value: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E>
+    where
+        V: Clone,
+    {
         let hash = self.hasher.hash_one(&**key);
         let mut garbage = Vec::new();
         let mut upgraded = None;
@@ -303,17 +331,15 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
             .find(hash, |e| matches_key(e, hash, &**key, &mut upgraded))
             .map(|e| e.value.clone());
         let value = match found {
-            Some(v) => v,
-            None => {
+            Some(v) => Ok(v),
+            None => value().inspect(|v| {
                 shard.grow_check(&mut garbage);
-                let v = value();
                 shard.insert_new(KeyEntry {
                     hash,
                     key: Arc::downgrade(key),
                     value: v.clone(),
                 });
-                v
-            }
+            }),
         };
         drop(shard);
         // User `Drop`s run unlocked, while `value` is a local.

@@ -242,6 +242,32 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> WeakSet<T, S> {
     pub fn get_or_insert_with(&self, value: &T, make: impl FnOnce() -> Arc<T>) -> Arc<T> {
         self.inner.get_or_insert_key(value, make, || ()).0
     }
+
+    /// Like [`get_or_insert_with`](Self::get_or_insert_with), with a `make` that can fail:
+    /// an `Err` is returned and nothing is stored.
+    ///
+    /// # Panics
+    ///
+    /// If `make` panics (nothing is stored).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let set: weak_cache::WeakSet<str> = weak_cache::WeakSet::new();
+    /// let r = set.try_get_or_insert_with("t", || Err::<Arc<str>, _>("no"));
+    /// assert!(r.is_err() && set.is_empty());
+    /// ```
+    pub fn try_get_or_insert_with<E>(
+        &self,
+        value: &T,
+        make: impl FnOnce() -> Result<Arc<T>, E>,
+    ) -> Result<Arc<T>, E> {
+        if let Some(found) = self.inner.get_key(value) {
+            return Ok(found);
+        }
+        let made = make()?;
+        // Another thread may have stored an equal element meanwhile: the first one wins.
+        Ok(self.get_or_insert_with(value, || made))
+    }
 }
 
 impl<T: ?Sized, S> fmt::Debug for WeakSet<T, S> {
