@@ -57,21 +57,29 @@ pub(crate) struct Expiry {
     hpos: u32,
 }
 
-impl Extra for Expiry {
-    const TIMED: bool = true;
-    fn heap_key(&self) -> (u64, u32) {
-        (self.deadline, self.seq)
-    }
-    fn set_seq(&mut self, seq: u32) {
-        self.seq = seq;
-    }
-    fn hpos(&self) -> u32 {
-        self.hpos
-    }
-    fn set_hpos(&mut self, p: u32) {
-        self.hpos = p;
-    }
+/// The deadline heap's bookkeeping of a timed node type with `deadline`, `seq` and `hpos`
+/// fields.
+macro_rules! timed_extra {
+    ($node:ty) => {
+        impl Extra for $node {
+            const TIMED: bool = true;
+            fn heap_key(&self) -> (u64, u32) {
+                (self.deadline, self.seq)
+            }
+            fn set_seq(&mut self, seq: u32) {
+                self.seq = seq;
+            }
+            fn hpos(&self) -> u32 {
+                self.hpos
+            }
+            fn set_hpos(&mut self, p: u32) {
+                self.hpos = p;
+            }
+        }
+    };
 }
+
+timed_extra!(Expiry);
 
 impl Timed for Expiry {
     const IDLE: bool = false;
@@ -108,21 +116,7 @@ pub(crate) struct Meta {
     hpos: u32,
 }
 
-impl Extra for Meta {
-    const TIMED: bool = true;
-    fn heap_key(&self) -> (u64, u32) {
-        (self.deadline, self.seq)
-    }
-    fn set_seq(&mut self, seq: u32) {
-        self.seq = seq;
-    }
-    fn hpos(&self) -> u32 {
-        self.hpos
-    }
-    fn set_hpos(&mut self, p: u32) {
-        self.hpos = p;
-    }
-}
+timed_extra!(Meta);
 
 impl Timed for Meta {
     const IDLE: bool = true;

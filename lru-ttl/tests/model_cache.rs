@@ -10,21 +10,9 @@ use lru_ttl::{Cache, ManualClock, RemovalCause};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// SplitMix64, seeded per sequence so that a failure names its seed.
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use common::Rng;
 
 const NEVER: u64 = u64::MAX;
 
