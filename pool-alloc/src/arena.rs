@@ -103,6 +103,22 @@ impl Arenas {
         self.count
     }
 
+    /// Whether `p` lies in an assigned pool of a mapped arena (the debug mode's check of a
+    /// freed pointer; O(arenas)).
+    #[cfg(feature = "debug")]
+    pub(crate) fn owns_assigned(&self, p: *const u8) -> bool {
+        let a = p.map_addr(|x| x & !(ARENA_SIZE - 1));
+        let mut found = false;
+        walk(&self.buckets, |arena| {
+            if arena.cast_const().cast::<u8>() == a {
+                let i = (p.addr() - a.addr()) / POOL_SIZE;
+                // SAFETY: arenas in the buckets are mapped, their headers initialised.
+                found = i != 0 && unsafe { (*arena).free_bits } & (1u64 << i) == 0;
+            }
+        });
+        found
+    }
+
     /// Takes a free pool, initialised for `class` and owned by `owner`; null when
     /// the OS refuses memory.
     pub(crate) fn alloc_pool(&mut self, class: usize, owner: *mut HeapId) -> *mut Pool {

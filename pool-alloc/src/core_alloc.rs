@@ -529,6 +529,12 @@ impl Core {
         self.arenas.lock().set_decay(decay);
     }
 
+    /// Whether `p` lies in an assigned pool of this core (debug mode).
+    #[cfg(feature = "debug")]
+    pub(crate) fn owns_assigned(&self, p: *const u8) -> bool {
+        self.arenas.lock().owns_assigned(p)
+    }
+
     /// Arenas mapped now.
     pub fn arena_count(&self) -> usize {
         self.arenas.lock().count()

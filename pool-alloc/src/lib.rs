@@ -70,6 +70,8 @@
 
 mod arena;
 mod core_alloc;
+#[cfg(all(feature = "debug", not(loom)))]
+pub mod debug;
 mod heap;
 mod lock;
 mod os;
@@ -181,7 +183,7 @@ impl PoolAlloc {
 // aligned as `route` guarantees; large ones come from `System`. A block is freed
 // through the same route that allocated it because `route` depends only on the
 // layout, which the caller passes back unchanged.
-#[cfg(not(loom))]
+#[cfg(all(not(loom), not(feature = "debug")))]
 unsafe impl GlobalAlloc for PoolAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -202,6 +204,52 @@ unsafe impl GlobalAlloc for PoolAlloc {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: as for `dealloc`.
         unsafe { thread::realloc(ptr, layout, new_size) }
+    }
+}
+
+// SAFETY: as above; every block is allocated and freed with its padded layout (a function
+// of the caller's layout alone), and the checks only read bytes inside the padded block.
+#[cfg(all(not(loom), feature = "debug"))]
+unsafe impl GlobalAlloc for PoolAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as in the plain impl; the padded block has room for the guard.
+        unsafe {
+            let p = thread::alloc(debug::padded(layout), false);
+            if !p.is_null() {
+                debug::on_alloc(p, layout, false);
+            }
+            p
+        }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as in the plain impl, after the checks.
+        unsafe {
+            debug::on_dealloc(&thread::CORE, ptr, layout);
+            thread::CORE.dealloc(thread::heap(), ptr, debug::padded(layout))
+        }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        unsafe {
+            let p = thread::alloc(debug::padded(layout), true);
+            if !p.is_null() {
+                debug::on_alloc(p, layout, true);
+            }
+            p
+        }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller guarantees a valid new layout; a new block, a copy, a checked
+        // free.
+        unsafe {
+            let new = Layout::from_size_align_unchecked(new_size, layout.align());
+            let q = self.alloc(new);
+            if !q.is_null() {
+                core::ptr::copy_nonoverlapping(ptr, q, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
+            q
+        }
     }
 }
 

@@ -96,6 +96,7 @@ pub(crate) unsafe fn alloc(layout: Layout, zero: bool) -> *mut u8 {
 ///
 /// As for [`GlobalAlloc::realloc`].
 #[inline]
+#[cfg_attr(feature = "debug", allow(dead_code))]
 pub(crate) unsafe fn realloc(p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
     let h = heap();
     // SAFETY: per the contract; `h` is this thread's heap.
