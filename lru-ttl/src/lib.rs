@@ -131,7 +131,7 @@ mod send_sync {
 }
 
 /// The README's examples, compiled and run as doctests.
-/// (Its service example uses the async loaders: the README is tested with `--all-features`.)
+/// (Its service example uses the async loaders: the README is tested with the `async` feature.)
 #[cfg(all(doctest, feature = "async"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -67,6 +67,8 @@
 //! from memory fresh from `mmap` (or purged).
 
 #![cfg_attr(loom, allow(dead_code))]
+// In system mode `PoolAlloc` forwards to the system allocator: the pools are built but unused.
+#![cfg_attr(feature = "system", allow(dead_code))]
 
 mod arena;
 mod core_alloc;
@@ -183,7 +185,7 @@ impl PoolAlloc {
 // aligned as `route` guarantees; large ones come from `System`. A block is freed
 // through the same route that allocated it because `route` depends only on the
 // layout, which the caller passes back unchanged.
-#[cfg(all(not(loom), not(feature = "debug")))]
+#[cfg(all(not(loom), not(feature = "debug"), not(feature = "system")))]
 unsafe impl GlobalAlloc for PoolAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -209,7 +211,7 @@ unsafe impl GlobalAlloc for PoolAlloc {
 
 // SAFETY: as above; every block is allocated and freed with its padded layout (a function
 // of the caller's layout alone), and the checks only read bytes inside the padded block.
-#[cfg(all(not(loom), feature = "debug"))]
+#[cfg(all(not(loom), feature = "debug", not(feature = "system")))]
 unsafe impl GlobalAlloc for PoolAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as in the plain impl; the padded block has room for the guard.
@@ -250,6 +252,31 @@ unsafe impl GlobalAlloc for PoolAlloc {
             }
             q
         }
+    }
+}
+
+// SAFETY: the system allocator's contract is the same.
+#[cfg(all(not(loom), feature = "system"))]
+unsafe impl GlobalAlloc for PoolAlloc {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract.
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: same contract.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
     }
 }
 
