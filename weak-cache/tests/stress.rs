@@ -10,7 +10,17 @@ use std::thread;
 use weak_cache::{Interner, WeakSet, WeakValueCache};
 
 const THREADS: usize = 4;
-const ROUNDS: usize = if cfg!(miri) { 200 } else { 20_000 };
+/// Rounds per thread: 20,000 (200 under Miri), or `WEAK_CACHE_STRESS_ROUNDS` (`scripts/stress`
+/// sets it for a run of the length it is asked for).
+fn rounds() -> usize {
+    if cfg!(miri) {
+        return 200;
+    }
+    std::env::var("WEAK_CACHE_STRESS_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000)
+}
 
 struct Rng(u64);
 
@@ -48,7 +58,7 @@ fn get_or_insert_with_deduplicates_under_churn() {
             s.spawn(move || {
                 let mut rng = Rng(0x1234_5678 + t as u64);
                 let mut ring: Vec<Option<Arc<Payload>>> = vec![None; 8];
-                for round in 0..ROUNDS {
+                for round in 0..rounds() {
                     let key = rng.next() % 32;
                     let v = cache.get_or_insert_with(&key, || {
                         made.fetch_add(1, Ordering::SeqCst);
@@ -99,7 +109,7 @@ fn insert_and_remove_race_with_readers() {
             s.spawn(move || {
                 let mut rng = Rng(99 + t as u64);
                 let mut keep = Vec::new();
-                for _ in 0..ROUNDS {
+                for _ in 0..rounds() {
                     let key = rng.next() % 64;
                     match rng.next() % 4 {
                         0 => {
@@ -142,7 +152,7 @@ fn interner_and_weak_set_under_threads() {
             s.spawn(move || {
                 let mut rng = Rng(7 + t as u64);
                 let mut keep = Vec::new();
-                for _ in 0..ROUNDS / 4 {
+                for _ in 0..rounds() / 4 {
                     let text = format!("s{}", rng.next() % 50);
                     let a = interner.intern(&text);
                     assert_eq!(&*a, text);
