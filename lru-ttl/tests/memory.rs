@@ -1,5 +1,6 @@
 //! Heap bytes per entry, measured by a counting global allocator, and the promise that a
-//! warm cache allocates nothing per operation. One test function: the counters are global.
+//! warm cache allocates nothing per operation. Only the test's own thread is counted: the
+//! harness (or a sanitizer's runtime) may allocate on other threads meanwhile.
 
 use lru_ttl::{LruCache, SyncLruCache, TtlCache};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -8,26 +9,41 @@ use std::time::Duration;
 
 struct Counting;
 
+thread_local! {
+    /// Whether this thread's allocations are counted (no destructor: readable in any state).
+    static MEASURED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn measured() -> bool {
+    MEASURED.try_with(std::cell::Cell::get).unwrap_or(false)
+}
+
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: forwards every call to `System` with the same arguments; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        if measured() {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on unchanged.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        if measured() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
         // SAFETY: `ptr` was allocated by `System` with `layout` (see `alloc`).
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        if measured() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            LIVE.fetch_add(new_size, Ordering::Relaxed);
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
         // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, passed on unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -52,6 +68,7 @@ fn bytes_per_entry<C>(make: impl FnOnce() -> C, fill: impl Fn(&mut C, u64)) -> (
 
 #[test]
 fn bytes_per_entry_and_no_allocation_when_warm() {
+    MEASURED.with(|m| m.set(true));
     let (lru, mut cache) = bytes_per_entry(
         || LruCache::<u64, u64>::new(CAP),
         |c, k| {
