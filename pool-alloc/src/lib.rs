@@ -85,6 +85,8 @@ mod sync;
 mod tests;
 #[cfg(not(loom))]
 mod thread;
+#[cfg(not(loom))]
+pub mod trace;
 mod tunables;
 
 pub use stats::{ClassStats, Stats};

@@ -1,0 +1,91 @@
+//! `Traced<PoolAlloc>` as the global allocator: the counters follow what the program holds
+//! (current, peak, blocks, per size bucket), threads' counts survive their exit, and a leak
+//! in a loop shows at the top of `compare_to`.
+
+use pool_alloc::PoolAlloc;
+use pool_alloc::trace::{self, Traced};
+use std::sync::Mutex;
+
+#[global_allocator]
+static GLOBAL: Traced<PoolAlloc> = Traced::new(PoolAlloc::new());
+
+/// The counters are process-wide: one test at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+#[test]
+fn counters_follow_what_is_held() {
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = trace::snapshot();
+    let blocks: Vec<Box<[u8; 100]>> = (0..10_000).map(|i| Box::new([i as u8; 100])).collect();
+    let during = trace::snapshot();
+    let grown = during.bytes as i64 - before.bytes as i64;
+    // 10,000 blocks of 100 bytes and the Vec's 80,000 bytes (others may allocate a little).
+    assert!((1_080_000..1_200_000).contains(&grown), "grew by {grown}");
+    assert!(during.blocks >= before.blocks + 10_001);
+    assert!(during.peak >= during.bytes);
+    let top = &during.compare_to(&before)[0];
+    assert_eq!(top.sizes, (65, 128), "{top}");
+    assert_eq!(top.count_diff, 10_000, "{top}");
+    assert_eq!(top.size_diff, 1_000_000, "{top}");
+    assert!(
+        top.to_string().contains("count=") && top.to_string().contains("(+10000)"),
+        "{top}"
+    );
+    drop(blocks);
+    let after = trace::snapshot();
+    assert!(
+        after.bytes <= before.bytes + 4096,
+        "{} then {}",
+        before.bytes,
+        after.bytes
+    );
+    assert!(after.peak >= during.bytes - 256 * 1024, "the peak is kept");
+    assert!(after.frees >= during.frees + 10_001);
+    trace::reset_peak();
+    let (current, peak) = trace::get_traced_memory();
+    assert!(
+        peak >= current && peak < during.bytes,
+        "reset_peak: {current} {peak}"
+    );
+}
+
+#[test]
+fn threads_counts_survive_their_exit() {
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = trace::snapshot();
+    let kept: Vec<Vec<u64>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| (0..1000).map(|i| vec![i as u64; 16]).collect::<Vec<_>>()))
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let after = trace::snapshot();
+    // 8,000 vectors of 128 bytes made on threads that have exited, held here.
+    let grown = after.bytes as i64 - before.bytes as i64;
+    assert!(grown >= 8_000 * 128, "grew by {grown}");
+    drop(kept);
+    let freed = trace::snapshot();
+    assert!(
+        freed.bytes <= before.bytes + 64 * 1024,
+        "{} then {}",
+        before.bytes,
+        freed.bytes
+    );
+}
+
+#[test]
+fn a_leak_in_a_loop_tops_compare_to() {
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut leaked: Vec<String> = Vec::new();
+    let first = trace::snapshot();
+    for i in 0..2000 {
+        let scratch = format!("request {i}").repeat(3); // freed each round
+        leaked.push("x".repeat(700)); // kept: the leak
+        drop(scratch);
+    }
+    let second = trace::snapshot();
+    let top = &second.compare_to(&first)[0];
+    assert_eq!(top.sizes, (513, 1024), "{top}");
+    assert_eq!(top.count_diff, 2000, "{top}");
+    drop(leaked);
+}
