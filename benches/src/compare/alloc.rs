@@ -10,6 +10,13 @@
 //! a burst of small blocks and a second of light activity), `remote` (the same after the main
 //! thread frees an idle worker's large result), `churn` (RSS after generations of short-lived
 //! threads that hand blocks to each other).
+//!
+//! Tracing overhead: the same pool-alloc untraced, wrapped in `pool_alloc::trace::Traced`
+//! (counters), and traced while sampling call sites (feature `call-sites`, one sample per
+//! 512 KiB) on `pair` (one thread allocating and freeing 48-byte boxes) and single-threaded
+//! binary-trees. The untraced build is listed as the peer, so that "vs best peer" reads as the
+//! overhead. The benches crate enables `call-sites`, so the counters-only build carries the
+//! (idle) sampling hooks too: its figure is an upper bound of the counters' cost.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +36,18 @@ const ALLOCATORS: [(&str, &str, bool); 5] = [
     ("rusty_alloc", "alloc_rusty_alloc", false),
 ];
 
+/// The tracing-overhead contenders: display name, binary name, ours. The untraced build is
+/// the reference, listed as a peer.
+const TRACED: [(&str, &str, bool); 3] = [
+    ("pool-alloc, traced", "alloc_traced", true),
+    ("pool-alloc, traced + sampled", "alloc_traced_sampled", true),
+    ("pool-alloc untraced", "alloc_pool_alloc", false),
+];
+
+/// The name prefix of the tracing-overhead workloads (their "peer" is our own untraced build,
+/// so they are not peer wins).
+pub const OVERHEAD_PREFIX: &str = "trace overhead";
+
 /// A workload of the child binaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AllocWorkload {
@@ -46,11 +65,13 @@ pub enum AllocWorkload {
     Remote,
     /// RSS after generations of short-lived threads.
     Churn,
+    /// One thread allocating and freeing a small box, over and over.
+    Pair,
 }
 
 impl AllocWorkload {
     /// Every workload.
-    pub const ALL: [AllocWorkload; 7] = [
+    pub const ALL: [AllocWorkload; 8] = [
         AllocWorkload::BinaryTrees,
         AllocWorkload::Larson,
         AllocWorkload::Pipeline,
@@ -58,6 +79,7 @@ impl AllocWorkload {
         AllocWorkload::Burst,
         AllocWorkload::Remote,
         AllocWorkload::Churn,
+        AllocWorkload::Pair,
     ];
 
     /// Its name on the command line of a child.
@@ -77,6 +99,7 @@ impl AllocWorkload {
             AllocWorkload::Burst => "burst",
             AllocWorkload::Remote => "remote",
             AllocWorkload::Churn => "churn",
+            AllocWorkload::Pair => "pair",
         }
     }
 
@@ -296,6 +319,16 @@ fn churn(generations: usize) {
     }
 }
 
+/// `n` allocations and frees of a 48-byte box, one at a time.
+fn pair(n: u64) {
+    let mut sum = 0u64;
+    for i in 0..n {
+        let b = std::hint::black_box(Box::new([i as u8; 48]));
+        sum = sum.wrapping_add(u64::from(b[47]));
+    }
+    std::hint::black_box(sum);
+}
+
 /// The child binaries' `main`: runs `<workload> <threads> <scale>` under this binary's global
 /// allocator and prints one line of JSON (`secs`, `rss_peak_mib`, `rss_end_mib`).
 pub fn child_main() {
@@ -322,6 +355,7 @@ pub fn child_main() {
             not_work = idle;
         }
         AllocWorkload::Churn => churn(40 * scale.min(4) as usize),
+        AllocWorkload::Pair => pair(2_000_000 * scale),
     }
     let secs = start.elapsed().as_secs_f64() - not_work;
     if workload == AllocWorkload::Burst {
@@ -349,6 +383,7 @@ pub(crate) fn bin_dir() -> PathBuf {
 pub(crate) fn ensure_built(dir: &Path) -> Result<(), String> {
     let bins = ALLOCATORS
         .iter()
+        .chain(&TRACED)
         .map(|(_, bin, _)| *bin)
         .chain(["cache_memory"]);
     if bins.into_iter().all(|bin| dir.join(bin).is_file()) {
@@ -505,6 +540,33 @@ pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
                 .map(|(name, bin, ours)| child_case(name, dir.join(bin), *ours, w, threads, scale))
                 .collect(),
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut workloads = workloads;
+    let depth = 14 + scale.ilog2().min(4);
+    for (w, about) in [
+        (
+            AllocWorkload::Pair,
+            format!(
+                "{} allocations and frees of a 48-byte box",
+                2_000_000 * scale
+            ),
+        ),
+        (
+            AllocWorkload::BinaryTrees,
+            format!("binary-trees to depth {depth}, one thread"),
+        ),
+    ] {
+        workloads.push(Workload {
+            name: format!("{OVERHEAD_PREFIX}, {}", w.name()),
+            about: format!("{about}; the untraced build is the reference"),
+            rank_by: None,
+            rounds: None,
+            no_warm_up: true,
+            cases: TRACED
+                .iter()
+                .map(|(name, bin, ours)| child_case(name, dir.join(bin), *ours, w, 1, scale))
+                .collect(),
+        });
+    }
     (workloads, None)
 }

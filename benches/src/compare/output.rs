@@ -194,6 +194,9 @@ pub fn peer_wins(report: &Report) -> Vec<String> {
     let mut lines = Vec::new();
     for c in &report.components {
         for w in &c.workloads {
+            if w.name.starts_with(super::alloc::OVERHEAD_PREFIX) {
+                continue; // ours against ours untraced: an overhead, not a peer's win
+            }
             let ours = w
                 .contenders
                 .iter()
