@@ -116,3 +116,20 @@ fn size_statistics_add_up_to_the_totals() {
     );
     drop(kept);
 }
+
+#[test]
+fn the_peak_is_kept_without_reading_it() {
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    trace::reset_peak();
+    let base = trace::get_traced_memory().0;
+    // 4 MB held for a moment, never read while held: the threads' own looks keep the peak.
+    let held: Vec<Box<[u8; 100]>> = (0..40_000).map(|i| Box::new([i as u8; 100])).collect();
+    assert_eq!(held.len(), 40_000);
+    drop(held);
+    let (current, peak) = trace::get_traced_memory();
+    assert!(current < base + 64 * 1024, "{base} then {current}");
+    assert!(
+        peak + trace::PEAK_STEP as usize >= base + 4_000_000,
+        "peak {peak}, base {base}"
+    );
+}

@@ -35,8 +35,10 @@
 //! allocation path has no shared read-modify-write; readers add the slots up
 //! (`counters.rs`). A thread gives its slot back at exit, folding its counts into a shared
 //! slot; threads beyond [`SLOTS`] count there directly. Figures read while other threads run
-//! are a moment's sum, exact when the program is quiet. The peak is exact to within
-//! [`PEAK_STEP`] per running thread.
+//! are a moment's sum, exact when the program is quiet. Each thread counts down the bytes it
+//! allocates to its next event, the nearer of its next look at the peak (every [`PEAK_STEP`]
+//! allocated, so the peak is exact to within that per running thread) and its next sample
+//! point; frees do no more than count.
 //!
 //! # How call sites are sampled (feature `call-sites`)
 //!
@@ -47,7 +49,9 @@
 //! table of live samples until it is freed. An allocation of `s` bytes is sampled with
 //! probability `p = 1 - exp(-s / interval)`, whatever its size, and stands for `1 / p`
 //! allocations, so the estimates are unbiased for small and large blocks alike. A free looks
-//! at one bit of a filter to know whether its block may be in the table.
+//! at one bit of a filter to know whether its block may be in the table. Threads beyond
+//! [`SLOTS`], and a thread's allocations after its exit hooks ran, are counted but not
+//! sampled.
 //!
 //! Stacks are resolved to `file:line` only when statistics are asked for (`sites.rs`),
 //! and grouped by the first frame outside the allocator and the standard library
@@ -85,8 +89,8 @@ pub use snapshot::{Frame, Group, Key, Snapshot, Statistic, StatisticDiff, snapsh
 /// Per-thread slots of counters; threads beyond this many count in a shared slot (with
 /// atomic read-modify-writes, slower).
 pub const SLOTS: usize = 128;
-/// How much a thread's holdings grow between its looks at the peak: the peak is exact to
-/// within this much per running thread.
+/// How much a thread allocates between its looks at the peak: the peak is exact to within
+/// this much per running thread.
 pub const PEAK_STEP: i64 = 256 * 1024;
 /// Mean bytes allocated between two samples, unless [`set_sample_interval`] says otherwise.
 pub const DEFAULT_SAMPLE_INTERVAL: usize = 512 * 1024;
@@ -138,10 +142,22 @@ impl<A> Traced<A> {
 
 /// Counts a block handed out.
 #[inline(always)]
-fn on_alloc(_ptr: *mut u8, size: usize) {
-    counters::on_alloc(size);
+fn on_alloc(ptr: *mut u8, size: usize) {
+    if counters::on_alloc(size) {
+        event(ptr, size);
+    }
+}
+
+/// The thread's countdown ran out: a look at the peak or a sample point (or both) is due.
+#[cold]
+#[inline(never)]
+fn event(_ptr: *mut u8, _size: usize) {
+    let _used = counters::event();
     #[cfg(feature = "call-sites")]
-    sample::on_alloc(_ptr, size);
+    let next = sample::advance(_used, _ptr, _size);
+    #[cfg(not(feature = "call-sites"))]
+    let next = i64::MAX;
+    counters::arm(next);
 }
 
 /// Counts a block given back; called before the inner allocator may hand it out again.
@@ -271,6 +287,7 @@ pub fn sample_interval() -> usize {
 #[cfg(feature = "call-sites")]
 pub fn set_sample_interval(bytes: usize) {
     sample::set_interval(bytes);
+    counters::rearm();
 }
 
 /// `(current, peak)` bytes held through [`Traced`], as `tracemalloc.get_traced_memory()`.

@@ -2,9 +2,10 @@
 //! and the table of the live ones.
 //!
 //! Invariants:
-//! - Sampling points form a Poisson process over each thread's allocated bytes: `UNTIL` is the
-//!   bytes left to the next point, drawn from an exponential distribution of mean
-//!   [`interval`]. An allocation of `s` bytes is sampled when a point falls inside it, which
+//! - Sampling points form a Poisson process over each thread's allocated bytes: `TO_SAMPLE` is
+//!   the bytes left to the next point, drawn from an exponential distribution of mean
+//!   [`interval`]. The counters' countdown tells [`advance`] how much was allocated (threads
+//!   without a counter slot are not sampled). An allocation of `s` bytes is sampled when a point falls inside it, which
 //!   happens with probability `p = 1 - exp(-s / interval)`; it stands for `1 / p` allocations.
 //! - Everything that runs with the table's lock held, or that resolves stacks, runs inside
 //!   [`Guard`]: allocations made there are counted but never sampled, and frees made there never
@@ -27,8 +28,8 @@ use super::{DEFAULT_SAMPLE_INTERVAL, FILTER_BITS, MAX_FRAMES, SKIP_ALLOWANCE};
 static INTERVAL: AtomicUsize = AtomicUsize::new(DEFAULT_SAMPLE_INTERVAL);
 
 thread_local! {
-    /// Bytes this thread may still allocate before its next sample.
-    static UNTIL: Cell<i64> = const { Cell::new(0) };
+    /// Bytes this thread may still allocate before its next sample point.
+    static TO_SAMPLE: Cell<i64> = const { Cell::new(0) };
     /// This thread's random state (xorshift64*), seeded on first use.
     static RNG: Cell<u64> = const { Cell::new(0) };
     /// Set while this thread runs tracer code that allocates.
@@ -97,28 +98,26 @@ pub(super) fn interval() -> usize {
 pub(super) fn set_interval(bytes: usize) {
     INTERVAL.store(bytes.max(1), Relaxed);
     let next = draw(bytes.max(1));
-    let _ = UNTIL.try_with(|u| u.set(next));
+    let _ = TO_SAMPLE.try_with(|u| u.set(next));
 }
 
 /// The filter index of a pointer.
 #[inline(always)]
 fn filter_index(ptr: *mut u8) -> usize {
-    ((ptr as usize >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - 16)) % FILTER_BITS
+    // Address bits 3 and up: blocks are at least 8-aligned, and neighbours differ there.
+    (ptr as usize >> 3) % FILTER_BITS
 }
 
-/// Counts `size` bytes allocated at `ptr` towards the next sample.
-#[inline(always)]
-pub(super) fn on_alloc(ptr: *mut u8, size: usize) {
-    let left = UNTIL
-        .try_with(|u| {
-            let left = u.get() - size as i64;
-            u.set(left);
-            left
-        })
-        .unwrap_or(1);
-    if left < 0 {
-        sample(ptr, size);
+/// Counts `used` bytes allocated since the last call, the last of them the `size` bytes at
+/// `ptr`, which is sampled if the point falls inside it. Returns the bytes to the next point.
+pub(super) fn advance(used: i64, ptr: *mut u8, size: usize) -> i64 {
+    let left = TO_SAMPLE.try_with(Cell::get).unwrap_or(i64::MAX) - used;
+    if left >= 0 {
+        let _ = TO_SAMPLE.try_with(|u| u.set(left));
+        return left;
     }
+    sample(ptr, size);
+    TO_SAMPLE.try_with(Cell::get).unwrap_or(i64::MAX)
 }
 
 /// Forgets `ptr` if it was sampled; called before its block goes back.
@@ -159,7 +158,7 @@ fn sample(ptr: *mut u8, size: usize) {
     let mean = interval();
     // A thread's first allocation only starts its countdown: sampling it would be biased.
     let first = RNG.try_with(|r| r.get() == 0).unwrap_or(true);
-    let _ = UNTIL.try_with(|u| u.set(draw(mean)));
+    let _ = TO_SAMPLE.try_with(|u| u.set(draw(mean)));
     if first || !super::is_tracing() {
         return;
     }
