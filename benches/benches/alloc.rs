@@ -2,6 +2,9 @@
 //! called through its own `GlobalAlloc` methods (this binary's global allocator is the default
 //! one and serves only the harness).
 //!
+//! Members: pool-alloc, pool-alloc wrapped in `pool_alloc::trace::Traced` (the tracer's
+//! counters; not tracing), the system allocator, mimalloc and jemalloc.
+//!
 //! Groups (function id = allocator, parameter = block size or case):
 //! - `alloc/pair`: one alloc and one dealloc of the same layout, 16 to 1024 bytes;
 //! - `alloc/batch`: 10,000 blocks allocated, then freed in allocation order or in random order
@@ -23,6 +26,9 @@ use benches::rng::SplitMix64;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, measurement::WallTime};
 
 static POOL: pool_alloc::PoolAlloc = pool_alloc::PoolAlloc::new();
+/// pool-alloc under the tracer's counters (`pool_alloc::trace`), for their overhead.
+static TRACED: pool_alloc::trace::Traced<pool_alloc::PoolAlloc> =
+    pool_alloc::trace::Traced::new(pool_alloc::PoolAlloc::new());
 static SYSTEM: System = System;
 static MIMALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 static JEMALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -35,6 +41,7 @@ trait PerAllocator {
 /// Runs `f` for every member of the group, ours first.
 fn for_each_allocator(f: &mut impl PerAllocator) {
     f.run("pool-alloc", &POOL);
+    f.run("pool-alloc traced", &TRACED);
     f.run("system", &SYSTEM);
     f.run("mimalloc", &MIMALLOC);
     f.run("jemalloc", &JEMALLOC);

@@ -87,6 +87,11 @@ mod tests;
 mod thread;
 #[cfg(not(loom))]
 pub mod trace;
+/// The tracer's counter slots alone, for the loom models (the rest of `trace` needs statics
+/// and thread-locals that loom does not model).
+#[cfg(loom)]
+#[path = "trace/slot.rs"]
+mod trace_slot;
 mod tunables;
 
 pub use stats::{ClassStats, Stats};
@@ -97,6 +102,10 @@ pub mod __internal {
     pub use crate::core_alloc::Core;
     pub use crate::heap::Heap;
     pub use crate::size_class::{NUM_CLASSES, SMALL_LIMIT, class_size, route};
+    #[cfg(not(loom))]
+    pub use crate::trace::slot::{BUCKETS, BucketTotals, Slot as TraceSlot};
+    #[cfg(loom)]
+    pub use crate::trace_slot::{BUCKETS, BucketTotals, Slot as TraceSlot};
 }
 
 use core::alloc::{GlobalAlloc, Layout};

@@ -391,3 +391,85 @@ fn last_free_into_an_abandoned_pool_races_the_exit() {
         assert_all_returned(&core);
     });
 }
+
+// ---- The tracer's counter slots (`src/trace/slot.rs`) ------------------------------------
+
+use pool_alloc::__internal::{BUCKETS, BucketTotals, TraceSlot};
+
+fn totals(slots: &[&TraceSlot]) -> [BucketTotals; BUCKETS] {
+    let mut t = [BucketTotals::default(); BUCKETS];
+    for s in slots.iter().rev() {
+        s.add_to(&mut t);
+    }
+    t
+}
+
+/// Two threads each claim the slot, count and hand it back, or count in the shared slot when
+/// the other holds it (as threads without a slot do): whichever way they meet, the shared slot
+/// ends with every count exactly once and the slot is empty.
+#[test]
+fn trace_slot_handed_from_thread_to_thread() {
+    loom::model(|| {
+        let slot = Arc::new(TraceSlot::new(1 << 20));
+        let shared = Arc::new(TraceSlot::new(1 << 20));
+        let owners: Vec<_> = [&[4, 4, -4][..], &[2, -4][..]]
+            .into_iter()
+            .map(|ops| {
+                let (slot, shared) = (slot.clone(), shared.clone());
+                thread::spawn(move || {
+                    let mine = slot.try_claim();
+                    for &op in ops {
+                        match (mine, op > 0) {
+                            (true, true) => _ = slot.count_alloc(op as usize),
+                            (true, false) => slot.count_free(-op as usize),
+                            (false, true) => _ = shared.shared_alloc(op as usize),
+                            (false, false) => shared.shared_free(-op as usize),
+                        }
+                    }
+                    if mine {
+                        slot.release_into(&shared, 1 << 20);
+                    }
+                })
+            })
+            .collect();
+        for o in owners {
+            o.join().unwrap();
+        }
+        assert_eq!(slot.net_bytes(), 0);
+        assert_eq!(shared.shared_bytes(), 2);
+        let t = totals(&[&slot, &shared]); // the shared slot read first
+        let (blocks, bytes) = t
+            .iter()
+            .fold((0, 0), |(n, b), t| (n + t.blocks, b + t.bytes));
+        assert_eq!((blocks, bytes), (1, 2));
+        assert_eq!(t.iter().map(|t| t.allocs).sum::<u64>(), 3);
+        assert_eq!(t.iter().map(|t| t.frees).sum::<u64>(), 2);
+    });
+}
+
+/// A reader adds up the slots while their owner exits (moving its counts to the shared slot):
+/// it may see too little, never a count twice.
+#[test]
+fn trace_slot_read_while_its_owner_exits() {
+    loom::model(|| {
+        let slot = Arc::new(TraceSlot::new(1 << 20));
+        let shared = Arc::new(TraceSlot::new(1 << 20));
+        assert!(slot.try_claim());
+        let owner = {
+            let (slot, shared) = (slot.clone(), shared.clone());
+            thread::spawn(move || {
+                slot.count_alloc(4);
+                slot.count_alloc(4);
+                slot.release_into(&shared, 1 << 20);
+            })
+        };
+        let shared_first = shared.shared_bytes();
+        let seen = shared_first + slot.net_bytes();
+        assert!((0..=8).contains(&seen), "a reader saw {seen}");
+        let t = totals(&[&slot, &shared]);
+        let blocks: i64 = t.iter().map(|t| t.blocks).sum();
+        assert!((0..=2).contains(&blocks), "a reader saw {blocks} blocks");
+        owner.join().unwrap();
+        assert_eq!(shared.shared_bytes() + slot.net_bytes(), 8);
+    });
+}

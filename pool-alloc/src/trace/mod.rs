@@ -82,6 +82,7 @@ mod counters;
 mod sample;
 #[cfg(feature = "call-sites")]
 mod sites;
+pub(crate) mod slot;
 mod snapshot;
 
 pub use snapshot::{Frame, Group, Key, Snapshot, Statistic, StatisticDiff, snapshot};
@@ -96,9 +97,6 @@ pub const PEAK_STEP: i64 = 256 * 1024;
 pub const DEFAULT_SAMPLE_INTERVAL: usize = 512 * 1024;
 /// The most frames [`start`] keeps per traceback.
 pub const MAX_FRAMES: usize = 128;
-/// Size buckets: bucket `b` holds blocks of `2^(b-1) + 1` to `2^b` bytes (bucket 0: 0 and 1
-/// byte).
-const BUCKETS: usize = 64;
 /// Raw frames captured beyond `frames`, for those of the tracer, the allocator and `std`.
 #[cfg(feature = "call-sites")]
 const SKIP_ALLOWANCE: usize = 24;

@@ -4,8 +4,8 @@
 use core::fmt;
 use std::collections::HashMap;
 
-use super::BUCKETS;
-use super::counters::{self, BucketTotals};
+use super::counters;
+use super::slot::{BUCKETS, BucketTotals};
 
 /// How [`Snapshot::statistics`] and [`Snapshot::compare_to`] group blocks, as Python's
 /// `key_type`.
