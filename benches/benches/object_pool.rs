@@ -1,6 +1,6 @@
 //! Object pools side by side: get a `Vec<u8>` of 4 KiB capacity, use it, return it.
 //!
-//! Members of each group: our `object-pool`, a fresh `Vec::with_capacity(4096)` per use
+//! Members of each group: our `recycle-pool`, a fresh `Vec::with_capacity(4096)` per use
 //! (`fresh-vec`), the textbook `Mutex<Vec<Vec<u8>>>` pool (`mutex-vec`), the published
 //! `object-pool` 0.6 (`object-pool-0.6`) and `lockfree-object-pool` 0.1.6 (its linear and
 //! spin-lock pools). Each runs with 1 and 2 threads; every thread does the same number of
@@ -22,7 +22,7 @@ use benches::threads::parallel;
 use criterion::{BenchmarkId, Criterion};
 
 const CAPACITY: usize = 4096;
-const OURS: &str = "object-pool";
+const OURS: &str = "recycle-pool";
 const GROUP_ONE: &str = "object_pool/get_return";
 const GROUP_HOLD: &str = "object_pool/hold_16";
 const HOLD: usize = 16;
@@ -60,7 +60,7 @@ type Member = (&'static str, Box<dyn Fn(u64) + Sync>);
 
 /// The pools under test, each freshly made (empty).
 struct Pools {
-    ours: object_pool::Pool<Vec<u8>>,
+    ours: recycle_pool::Pool<Vec<u8>>,
     mutex: MutexVecPool,
     peer06: peer_object_pool::Pool<Vec<u8>>,
     linear: lockfree_object_pool::LinearObjectPool<Vec<u8>>,
@@ -69,7 +69,7 @@ struct Pools {
 
 fn pools() -> Pools {
     Pools {
-        ours: object_pool::Pool::new(64, || Vec::with_capacity(CAPACITY)),
+        ours: recycle_pool::Pool::new(64, || Vec::with_capacity(CAPACITY)),
         mutex: MutexVecPool(Mutex::new(Vec::new())),
         peer06: peer_object_pool::Pool::new(0, || Vec::with_capacity(CAPACITY)),
         linear: lockfree_object_pool::LinearObjectPool::new(

@@ -1,4 +1,4 @@
-//! Weak-value maps side by side: `weak-cache`'s sharded `WeakValueCache` against `weak-table`
+//! Weak-value maps side by side: `weakref-cache`'s sharded `WeakValueCache` against `weak-table`
 //! 0.4's `WeakValueHashMap` behind a `std::sync::Mutex` (`weak-table`) and the textbook
 //! `Mutex<HashMap<u64, Weak<V>>>` (`mutex-hashmap`, std `HashMap`, with the same amortized
 //! "purge dead entries when the map doubles" policy so that it does not grow without bound).
@@ -27,10 +27,10 @@ use std::time::Duration;
 use benches::rng::SplitMix64;
 use benches::threads::parallel;
 use criterion::{BenchmarkId, Criterion};
-use weak_cache::WeakValueCache;
 use weak_table::WeakValueHashMap;
+use weakref_cache::WeakValueCache;
 
-const OURS: &str = "weak-cache";
+const OURS: &str = "weakref-cache";
 const KEYS: u64 = 10_000;
 const CHURN_KEYS: u64 = 40_000;
 const CHURN_KEEP: usize = 256;

@@ -16,7 +16,7 @@ use std::time::SystemTime;
 pub struct Measurement {
     /// The criterion group, e.g. `"object_pool/get_return"`.
     pub group: String,
-    /// The member, e.g. `"object-pool"` or `"mimalloc"`.
+    /// The member, e.g. `"recycle-pool"` or `"mimalloc"`.
     pub function: String,
     /// The parameter, e.g. `"2 threads"`; empty when the benchmark has none.
     pub parameter: String,

@@ -1,4 +1,4 @@
-//! object-pool driven by arbitrary operation sequences on one thread against a plain model (a
+//! recycle-pool driven by arbitrary operation sequences on one thread against a plain model (a
 //! count of idle objects under the cap, and the counters): get and hold, return, a refusing
 //! reset, put, detach, prefill, trim and clear. After every step the pool's counters and idle
 //! count must equal the model's, and every object ever made must be dropped exactly once by
@@ -8,7 +8,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use object_pool::{Pool, Pooled};
+use recycle_pool::{Pool, Pooled};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 

@@ -1,4 +1,4 @@
-//! weak-cache's `WeakValueCache` driven by arbitrary operation sequences against a model (a
+//! weakref-cache's `WeakValueCache` driven by arbitrary operation sequences against a model (a
 //! `HashMap` of keys to the index of the value they name, and the values the driver keeps
 //! alive): insert, get, get_or_insert_with, try_get_or_insert_with (failing or not), remove,
 //! dropping values, retain, purge. A key maps to a live value exactly when the model says
@@ -10,7 +10,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 use std::sync::Arc;
-use weak_cache::WeakValueCache;
+use weakref_cache::WeakValueCache;
 
 #[derive(Arbitrary, Debug)]
 enum Op {

@@ -1,4 +1,4 @@
-//! weak-cache's `WeakKeyCache` and `WeakSet` driven by arbitrary operation sequences against a
+//! weakref-cache's `WeakKeyCache` and `WeakSet` driven by arbitrary operation sequences against a
 //! model: the key objects the driver holds (`Arc`s, dropped on demand) and, per key value, the
 //! value stored with the live key object. A key counts exactly while the object stored for it
 //! is alive; `insert` keeps the first live key object; `live_len` agrees after every step.
@@ -9,7 +9,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 use std::sync::Arc;
-use weak_cache::{WeakKeyCache, WeakSet};
+use weakref_cache::{WeakKeyCache, WeakSet};
 
 #[derive(Arbitrary, Debug)]
 enum Op {

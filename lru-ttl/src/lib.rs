@@ -1,83 +1,43 @@
 //! # lru-ttl: exact LRU and TTL caches, and `lru_cache`-style memoization
 //!
-//! ## Design
+//! Caches that behave exactly as Python's `functools.lru_cache` and cachetools' `TTLCache`
+//! do, for one thread ([`LruCache`], [`TtlCache`]) or shared by many ([`Cache`], configured by
+//! [`Cache::builder`]: capacity by entries or by weight, time to live, time to idle, an
+//! eviction listener), with loaders that compute a missing value once however many callers
+//! ask (fallible, and async behind the feature `async`), and memoization ([`Memoize`],
+//! [`lru_cache!`]) with `cache_info()` and `cache_clear()`.
 //!
-//! Every cache in this crate is built on one structure (file `raw.rs`, the fast path): a
-//! *slab* (`Vec`) of nodes, each holding key, value, the key's hash and two `u32` links of
-//! a doubly linked recency list, plus a `hashbrown::HashTable<u32>` of slab indices. A lookup hashes the key once, probes the table (comparing the stored hash
-//! before calling `Eq`), and relinks the node at the head of the list: no allocation, no
-//! pointer chasing beyond the slab. Insertion into a full cache reuses the slot of the
-//! least recently used node in place. Removal swaps the last node into the hole and patches
-//! the three places that name it, so the slab stays dense without a free list. Evictions
-//! leave tombstones in the table; when they use up its free slots it is rebuilt in place
-//! from the stored hashes rather than grown, so a full cache never reallocates. For
-//! `K = V = u64` a node is 32 bytes and the table adds about 5 bytes per bucket: about 40
-//! bytes per entry in a full cache (the `lru` crate: about 84).
-//!
-//! The crate forbids `unsafe_code` (so Miri has nothing to check): indices into a `Vec`
-//! are bounds-checked, and the structure stays consistent if user code panics, because
-//! user code runs only at points where it is consistent:
-//! - `Hash` runs before anything is touched; rehashing the table uses the stored hashes,
-//!   never user `Hash`;
-//! - `Eq` runs only inside lookups, which mutate nothing;
-//! - removed, replaced and evicted entries are handed back to the caller and dropped
-//!   after the structure is whole again (`Drop`);
-//! - `get_or_insert_with` runs its closure before touching the structure.
-//!
-//! On top of that structure (`lru.rs`, `ttl.rs`):
-//! - [`LruCache`]: strict LRU with a bound (`maxsize`) or none.
-//! - [`TtlCache`]: each node also carries a deadline, and a min-heap of node indices on
-//!   deadlines knows which entry expires first, whatever the order entries were set in
-//!   and whatever their own ttls. An entry set at `t` is alive while `now < t + ttl`.
-//!   Reads do not extend it. Expired entries are removed lazily (on lookup; the first to
-//!   expire on each insertion, and in preference to the LRU entry when full, so no live
-//!   entry is evicted while an expired one holds a slot) and all at once by
-//!   `purge_expired`. Time comes from a [`Clock`] ([`InstantClock`] by default,
-//!   [`ManualClock`] in tests).
-//! - Statistics ([`CacheInfo`], `stats.rs`): hits, misses, maxsize, currsize.
-//!
-//! The thread-safe [`Cache`] (`cache.rs`, the type and its [`CacheBuilder`];
-//! `sharded.rs`, locking and the slow paths) holds an array of shards, each a lock
-//! (`parking_lot::Mutex`, via `sync.rs`) around one single-threaded core, picked by bits of
-//! the key's hash: the LRU core for a plain cache ([`SyncLruCache`], `Cache::new`), the
-//! timed core (nodes that also keep their last access and weight) once the builder is
-//! given a time to live, a time to idle, a per-entry expiry or a weigher. One shard gives
-//! an exact global LRU; more shards give an exact LRU per shard. Values are returned by
-//! clone. Every entry an operation removes comes back from the core with its
-//! [`RemovalCause`]; the eviction listener sees it and it is dropped after the shard lock
-//! is released. No user code runs while a shard lock is held, except `Eq` and `Clone` of
-//! keys and values and `retain`'s predicate. `get_or_insert_with` keeps a list of keys
-//! being computed per shard: later callers for the same key wait on that computation's
-//! condition variable instead of computing again (stampede protection); if the
-//! computation panics they wake and one of them retries.
-//!
-//! Memoization (`memo.rs`): [`Memoize`] wraps a one-shard thread-safe cache keyed by the
-//! argument tuple, and the [`lru_cache!`] macro declares a memoized function and its
-//! `static` memo table, whose `cache_info()` and `cache_clear()` mirror Python's.
-//!
-//! `sync.rs` is the only module importing locks and atomics; under `cfg(loom)` it maps
-//! them to loom's model-checked types (`tests/loom.rs`).
-//!
-//! ## Example
+//! ```toml
+//! [dependencies]
+//! lru-ttl = "0.1"
+//! ```
 //!
 //! ```
-//! use lru_ttl::{LruCache, SyncLruCache};
+//! use lru_ttl::{Cache, LruCache};
+//! use std::time::Duration;
 //!
-//! let mut cache = LruCache::new(2);
-//! cache.insert("a", 1);
-//! cache.insert("b", 2);
-//! assert_eq!(cache.get(&"a"), Some(&1));
-//! cache.insert("c", 3);                  // evicts "b", the least recently used
-//! assert!(!cache.contains_key(&"b"));
+//! let mut lru = LruCache::new(2);
+//! lru.insert("a", 1);
+//! lru.insert("b", 2);
+//! lru.get(&"a"); // "a" is now the most recent
+//! assert_eq!(lru.insert("c", 3), Some(("b", 2))); // so "b" is evicted
 //!
-//! let shared = SyncLruCache::new(10_000);
-//! assert_eq!(shared.get_or_insert_with(&7, || 49), 49);
+//! // Shared between threads: entries live a minute, the loader runs once per missing key.
+//! let users: Cache<u64, String> = Cache::builder()
+//!     .max_capacity(10_000)
+//!     .time_to_live(Duration::from_secs(60))
+//!     .build();
+//! let name = users.get_or_insert_with(&7, || "user 7".to_owned());
+//! assert_eq!(name, "user 7");
 //! ```
+//!
+//! How it works, file by file, with its invariants: [`design`].
 
 #![forbid(unsafe_code)]
 
 mod cache;
 mod clock;
+pub mod design;
 mod lru;
 mod memo;
 mod policy;

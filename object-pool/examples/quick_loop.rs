@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use object_pool::Pool;
+use recycle_pool::Pool;
 
 fn fastest_round(mut body: impl FnMut()) -> f64 {
     const ITERS: u32 = 200_000;
@@ -42,7 +42,7 @@ fn main() {
         buf.extend_from_slice(b"hello, pool");
         black_box(&mut buf);
     });
-    println!("object-pool      {ours:6.2} ns per get + use + return");
+    println!("recycle-pool      {ours:6.2} ns per get + use + return");
     println!(
         "Mutex<Vec<T>>    {textbook:6.2} ns ({:.2}x ours)",
         textbook / ours

@@ -91,7 +91,7 @@ impl<T> Loan<T> {
 /// when this guard is dropped. Made by [`Pool::get`] and [`Pool::try_get`].
 ///
 /// ```
-/// use object_pool::Pool;
+/// use recycle_pool::Pool;
 ///
 /// let pool: Pool<Vec<u8>> = Pool::new(4, Vec::new);
 /// let mut buf = pool.get();
@@ -103,7 +103,7 @@ impl<T> Loan<T> {
 ///
 /// ```compile_fail
 /// fn shared<S: Sync>(_: &S) {}
-/// let pool = object_pool::Pool::with_reset(4, || std::cell::Cell::new(0u8), |_| true);
+/// let pool = recycle_pool::Pool::with_reset(4, || std::cell::Cell::new(0u8), |_| true);
 /// shared(&pool.get());
 /// ```
 pub struct Pooled<'a, T> {
@@ -128,7 +128,7 @@ impl<'a, T> Pooled<'a, T> {
     /// Takes the object out for good: it will not go back to the pool.
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Pool<Vec<u8>> = Pool::new(4, Vec::new);
     /// let mine: Vec<u8> = pool.get().detach();
@@ -144,7 +144,7 @@ impl<'a, T> Pooled<'a, T> {
     /// The pool this object came from.
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Pool<Vec<u8>> = Pool::new(4, Vec::new);
     /// let buf = pool.get();
@@ -192,7 +192,7 @@ impl<T: fmt::Debug> fmt::Debug for Pooled<'_, T> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use object_pool::{OwnedPooled, Pool};
+/// use recycle_pool::{OwnedPooled, Pool};
 ///
 /// let pool = Arc::new(Pool::new(4, String::new));
 /// let mut s: OwnedPooled<String> = pool.get_owned();
@@ -205,7 +205,7 @@ impl<T: fmt::Debug> fmt::Debug for Pooled<'_, T> {
 ///
 /// ```compile_fail
 /// fn sent<S: Send>(_: S) {}
-/// let pool = std::sync::Arc::new(object_pool::Pool::with_reset(4, || std::rc::Rc::new(0u8), |_| true));
+/// let pool = std::sync::Arc::new(recycle_pool::Pool::with_reset(4, || std::rc::Rc::new(0u8), |_| true));
 /// sent(pool.get_owned());
 /// ```
 pub struct OwnedPooled<T> {
@@ -232,7 +232,7 @@ impl<T> OwnedPooled<T> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Arc<Pool<Vec<u8>>> = Arc::new(Pool::new(4, Vec::new));
     /// let mine = pool.get_owned().detach();
@@ -253,7 +253,7 @@ impl<T> OwnedPooled<T> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Arc<Pool<Vec<u8>>> = Arc::new(Pool::new(4, Vec::new));
     /// let buf = pool.get_owned();

@@ -1,11 +1,17 @@
-//! # object-pool
+//! # recycle-pool
 //!
 //! A generic, thread-safe object pool with reset-on-return and a hard cap on idle objects: the
-//! idiomatic Rust form of the seed document's `ObjectPool(cls, max_size)` with `get()`,
-//! `release(obj)` and `obj.reset()`.
+//! idiomatic Rust form of the Python recipe `ObjectPool(cls, max_size)` with `get()`,
+//! `release(obj)` and `obj.reset()`: buffers, parsers, connections or any value that is costly
+//! to build and cheap to reset.
+//!
+//! ```toml
+//! [dependencies]
+//! recycle-pool = "0.1"
+//! ```
 //!
 //! ```
-//! use object_pool::Pool;
+//! use recycle_pool::Pool;
 //!
 //! let pool: Pool<Vec<u8>> = Pool::new(64, || Vec::with_capacity(4096));
 //! let mut buf = pool.get(); // reused or freshly created
@@ -14,84 +20,15 @@
 //! assert_eq!(pool.get().len(), 0);
 //! ```
 //!
-//! ## Design
 //!
-//! Where an idle object lives, from fastest to slowest:
-//!
-//! 1. **The calling thread's magazine** (`magazine.rs`, the fast path). Every live thread has
-//!    a small dense index (`thread_index.rs`: leased from a global registry on first use,
-//!    given back when the thread exits). Each pool has an array of magazines indexed by it,
-//!    each [`MAGAZINE`](tunables::MAGAZINE) slots that only the thread holding the index
-//!    manages. A get lends the newest idle object *in place* (the guard points into its
-//!    slot), a return on the same thread resets it there and marks it idle again: no lock, no
-//!    copy of the object, no shared write. A thread that holds a few dozen objects at once
-//!    stays here. Threads whose index is beyond the array, and exiting threads, skip this
-//!    level; a guard dropped on another thread takes its object out of the slot and returns it
-//!    like any other.
-//! 2. **Sharded LIFO stacks** (`shards.rs`, the slow path): a few `Mutex<Vec<T>>`, each on its
-//!    own cache line. A full magazine moves its older half to its thread's home shard, an
-//!    empty one refills a batch from it, stealing from the other shards when it is empty,
-//!    so objects move between threads in batches, one lock per batch. Locks are held only to
-//!    move objects, never during user code.
-//! 3. **`create`**, when no idle object is found (`get` always returns an object; `try_get`
-//!    only reuses).
-//!
-//! **The cap** (`budget.rs`). `max_retained` bounds the idle objects, and only they count: an
-//! object on loan does not. Every idle object holds one of `max_retained` *places*, counted by
-//! one budget counter. A get from a magazine keeps the object's place in the magazine as a
-//! *spare token* instead of writing the shared counter, and the return on that thread uses
-//! it; a return that finds no spare token reserves a batch of places from the counter, and
-//! when the counter is used up it takes a spare token from another thread's magazine. So idle
-//! objects never exceed `max_retained`, and a return is dropped for the cap only when
-//! `max_retained` objects are idle: the behaviour of the seed document's
-//! `ObjectPool(cls, max_size)`, exactly, whenever no other thread is in the middle of a get or
-//! return at that moment (a return that races with a get elsewhere may miss the place that get
-//! is freeing).
-//! The owner and a taker never use the same token. That takes a store-load barrier on both
-//! sides, made asymmetric (`sync.rs`): the owner's fast path has only a compiler fence and no
-//! atomic read-modify-write, and a thread taking tokens (rare: the pool is full) runs the
-//! `membarrier` system call, once per batch of tokens (Linux; elsewhere, and under Miri, a
-//! `SeqCst` fence on both sides).
-//! `max_retained == 0` has no magazines: nothing is kept.
-//!
-//! **Returns** (`guard.rs`, `pool.rs`): dropping a [`Pooled`] or [`OwnedPooled`] guard (or
-//! [`Pool::put`]) finds a place, then resets the object in the returning thread, outside any
-//! lock, with the [`Reset`] trait (`reset.rs`: the std collections clear and keep their
-//! capacity) or the closure given to [`Pool::with_reset`]. A reset returns `false` to refuse
-//! the object, which is then dropped and its place given back. A return that finds no place is
-//! dropped without a reset.
-//!
-//! **Trimming.** [`Pool::trim`] and [`Pool::clear`] reach the shared stacks and the calling
-//! thread's own magazine. Another thread's magazine is that thread's alone: `clear` bumps a
-//! generation so that the owner drops stale objects on its next get or return instead of
-//! reusing them, and the pool drops whatever magazines hold when it is dropped. Objects left
-//! in the magazine of a thread that exited stay there, idle and counted, until a new thread
-//! leases that index or the pool is dropped: nothing leaks.
-//!
-//! **Panics.** `create`, a reset and `T::drop` run with no lock held and with the pool in a
-//! consistent state: a panic propagates to the caller, the object being reset is dropped
-//! exactly once by the unwinding (counted as refused, its place given back), and no other
-//! object is lost.
-//!
-//! **Statistics** ([`Stats`], `stats.rs`, and [`Pool::idle`]): created, reused, returned
-//! (kept), dropped because full, refused, trimmed, and idle now. Counters of the fast path
-//! live in the magazines and are written only by their owner (a relaxed load and store).
-//!
-//! **`Send` / `Sync`.** `Pool<T>` is `Send` and `Sync` exactly when `T: Send`: objects move
-//! between threads but are never shared. A guard is `Send` when `T: Send` and `Sync` when
-//! `T: Sync`. Checked by static assertions below and `compile_fail` doctests.
-//!
-//! **Loom.** `sync.rs` maps atomics, locks, cells and thread-locals to loom's under
-//! `cfg(loom)`; `tests/loom.rs` checks concurrent gets and returns with the cap reached,
-//! spare tokens taken by another thread, stealing between shards, and owned guards dropped on
-//! another thread, counting drops.
+//! How it works, file by file, with its invariants: [`design`].
 
 /// Every tunable of the pool, in one place. The numbers trade memory held per thread against
 /// trips to the shared stacks; under loom they are tiny, so that the models reach every path.
 /// They are public so that the documentation can cite them; they are not settings.
 ///
 /// ```
-/// use object_pool::tunables::{MAGAZINE, REFILL, RESERVE};
+/// use recycle_pool::tunables::{MAGAZINE, REFILL, RESERVE};
 /// assert!(REFILL <= MAGAZINE && RESERVE <= MAGAZINE);
 /// ```
 pub mod tunables {
@@ -99,7 +36,7 @@ pub mod tunables {
     /// smaller). A thread holding up to this many objects at once never leaves its magazine.
     ///
     /// ```
-    /// use object_pool::{Pool, tunables::MAGAZINE};
+    /// use recycle_pool::{Pool, tunables::MAGAZINE};
     ///
     /// let pool: Pool<Vec<u8>> = Pool::new(1000, Vec::new);
     /// let held: Vec<_> = (0..MAGAZINE).map(|_| pool.get()).collect();
@@ -113,7 +50,7 @@ pub mod tunables {
     /// How many objects an empty magazine takes from the shared stacks at once.
     ///
     /// ```
-    /// assert!(object_pool::tunables::REFILL >= 1);
+    /// assert!(recycle_pool::tunables::REFILL >= 1);
     /// ```
     pub const REFILL: usize = MAGAZINE.div_ceil(2);
     /// How many places a return without a spare token reserves from the budget at once (the
@@ -121,20 +58,21 @@ pub mod tunables {
     /// another thread's magazine at once when the budget is used up.
     ///
     /// ```
-    /// assert!(object_pool::tunables::RESERVE >= 1);
+    /// assert!(recycle_pool::tunables::RESERVE >= 1);
     /// ```
     pub const RESERVE: usize = if cfg!(loom) { 2 } else { 8 };
     /// The most spare tokens a magazine keeps when it refills; the surplus goes back to the
     /// budget, so that a thread that only gets does not hoard places.
     ///
     /// ```
-    /// use object_pool::tunables::{MAGAZINE, SPARE_KEPT};
+    /// use recycle_pool::tunables::{MAGAZINE, SPARE_KEPT};
     /// assert!(SPARE_KEPT <= MAGAZINE);
     /// ```
     pub const SPARE_KEPT: usize = if cfg!(loom) { 0 } else { MAGAZINE };
 }
 
 mod budget;
+pub mod design;
 mod guard;
 mod magazine;
 mod pool;

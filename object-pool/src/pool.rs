@@ -35,7 +35,7 @@ enum ResetFn<T> {
 /// `max_retained` idle objects; see the [crate documentation](crate) for the design.
 ///
 /// ```
-/// use object_pool::Pool;
+/// use recycle_pool::Pool;
 ///
 /// let pool: Pool<Vec<u8>> = Pool::new(64, || Vec::with_capacity(4096));
 /// let mut buf = pool.get();
@@ -48,13 +48,13 @@ enum ResetFn<T> {
 ///
 /// ```compile_fail
 /// fn shared<S: Sync>(_: &S) {}
-/// let pool = object_pool::Pool::with_reset(4, || std::rc::Rc::new(0u8), |_| true);
+/// let pool = recycle_pool::Pool::with_reset(4, || std::rc::Rc::new(0u8), |_| true);
 /// shared(&pool);
 /// ```
 ///
 /// ```compile_fail
 /// fn sent<S: Send>(_: S) {}
-/// let pool = object_pool::Pool::with_reset(4, || std::rc::Rc::new(0u8), |_| true);
+/// let pool = recycle_pool::Pool::with_reset(4, || std::rc::Rc::new(0u8), |_| true);
 /// sent(pool);
 /// ```
 pub struct Pool<T> {
@@ -114,7 +114,7 @@ impl<T: Reset> Pool<T> {
     /// `max_retained == 0` never keeps an object.
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool = Pool::new(8, String::new);
     /// pool.get().push_str("scratch");
@@ -131,7 +131,7 @@ impl<T> Pool<T> {
     /// thread, outside any lock) and returns `false` to refuse it, which drops it.
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// // Keep buffers, but not those that grew past 1 MiB.
     /// let pool = Pool::with_reset(16, || Vec::<u8>::with_capacity(4096), |buf| {
@@ -174,7 +174,7 @@ impl<T> Pool<T> {
     /// The cap on idle objects this pool was made with.
     ///
     /// ```
-    /// let pool: object_pool::Pool<Vec<u8>> = object_pool::Pool::new(64, Vec::new);
+    /// let pool: recycle_pool::Pool<Vec<u8>> = recycle_pool::Pool::new(64, Vec::new);
     /// assert_eq!(pool.max_retained(), 64);
     /// ```
     pub fn max_retained(&self) -> usize {
@@ -187,7 +187,7 @@ impl<T> Pool<T> {
     /// If `create` panics, the panic propagates and the pool is unchanged.
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Pool<Vec<u32>> = Pool::new(4, Vec::new);
     /// let mut v = pool.get();
@@ -202,7 +202,7 @@ impl<T> Pool<T> {
     /// An idle object if there is one; never calls `create`.
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Pool<String> = Pool::new(4, String::new);
     /// assert!(pool.try_get().is_none());
@@ -228,7 +228,7 @@ impl<T> Pool<T> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Arc<Pool<Vec<u8>>> = Arc::new(Pool::new(4, Vec::new));
     /// let mut buf = pool.get_owned();
@@ -244,7 +244,7 @@ impl<T> Pool<T> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Arc<Pool<Vec<u8>>> = Arc::new(Pool::new(4, Vec::new));
     /// assert!(pool.try_get_owned().is_none());
@@ -272,7 +272,7 @@ impl<T> Pool<T> {
     /// dropped, when refused or when the pool is full).
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Pool<Vec<u8>> = Pool::new(4, Vec::new);
     /// pool.put(vec![1, 2, 3]);
@@ -291,7 +291,7 @@ impl<T> Pool<T> {
     /// If `create` panics, the panic propagates; the objects created before it stay idle.
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Pool<Vec<u8>> = Pool::new(8, || Vec::with_capacity(4096));
     /// assert_eq!(pool.prefill(5), 5);
@@ -331,7 +331,7 @@ impl<T> Pool<T> {
     /// lock is released.
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Pool<Vec<u8>> = Pool::new(32, Vec::new);
     /// for _ in 0..10 { pool.put(Vec::new()); }
@@ -368,7 +368,7 @@ impl<T> Pool<T> {
     /// when it is dropped.
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Pool<Vec<u8>> = Pool::new(16, Vec::new);
     /// pool.put(Vec::new());
@@ -385,7 +385,7 @@ impl<T> Pool<T> {
     /// [`stats`](Pool::stats); under concurrent use, a moment's figure.
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Pool<String> = Pool::new(4, String::new);
     /// let (a, b) = (pool.get(), pool.get());
@@ -400,7 +400,7 @@ impl<T> Pool<T> {
     /// The pool's counters now.
     ///
     /// ```
-    /// use object_pool::Pool;
+    /// use recycle_pool::Pool;
     ///
     /// let pool: Pool<Vec<u8>> = Pool::new(4, Vec::new);
     /// drop(pool.get());

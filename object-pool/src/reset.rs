@@ -13,7 +13,7 @@ use std::hash::BuildHasher;
 /// The standard collections clear themselves and keep their capacity.
 ///
 /// ```
-/// use object_pool::{Pool, Reset};
+/// use recycle_pool::{Pool, Reset};
 ///
 /// #[derive(Default)]
 /// struct Conn { open: bool, sent: Vec<u8> }
@@ -35,19 +35,19 @@ use std::hash::BuildHasher;
 ///
 /// ```compile_fail
 /// struct Conn;
-/// let pool = object_pool::Pool::new(4, || Conn); // `Conn` does not implement `Reset`
+/// let pool = recycle_pool::Pool::new(4, || Conn); // `Conn` does not implement `Reset`
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `Reset`, so `Pool::new` cannot reset it on return",
     label = "`Pool::new` needs `{Self}: Reset`",
     note = "build the pool with `Pool::with_reset(max_retained, create, |obj| {{ /* reset obj */ true }})` instead",
-    note = "or implement `object_pool::Reset` for `{Self}`"
+    note = "or implement `recycle_pool::Reset` for `{Self}`"
 )]
 pub trait Reset {
     /// Resets `self` for reuse; `false` to have it dropped instead.
     ///
     /// ```
-    /// use object_pool::Reset;
+    /// use recycle_pool::Reset;
     ///
     /// let mut v = Vec::with_capacity(16);
     /// v.push(1u8);

@@ -9,7 +9,7 @@
 /// inconsistent; once all threads are quiet it is exact.
 ///
 /// ```
-/// use object_pool::Pool;
+/// use recycle_pool::Pool;
 ///
 /// let pool: Pool<Vec<u8>> = Pool::new(1, Vec::new);
 /// let a = pool.get();

@@ -8,14 +8,14 @@
 //! models reach magazine flushes and refills, spare places taken across threads, stealing,
 //! and (for a third thread) the shared stacks alone.
 //!
-//! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p object-pool --test loom`
+//! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p recycle-pool --test loom`
 #![cfg(loom)]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 
 use loom::sync::Arc;
 use loom::thread;
-use object_pool::{Pool, Reset};
+use recycle_pool::{Pool, Reset};
 
 /// An object that counts its drops and asserts a single holder.
 #[derive(Debug)]

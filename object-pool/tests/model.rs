@@ -14,7 +14,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, mpsc};
 
-use object_pool::{OwnedPooled, Pool, Reset, Stats};
+use recycle_pool::{OwnedPooled, Pool, Reset, Stats};
 
 /// A small deterministic generator (xorshift64*), so that a failing seed can be replayed.
 struct Rng(u64);

@@ -1,70 +1,38 @@
 //! # pool-alloc
 //!
-//! A pymalloc-style small-object allocator (CPython's `Objects/obmalloc.c`:
-//! size classes, pools, arenas) made thread-safe, usable as a
-//! `#[global_allocator]`.
+//! A global allocator for Rust programs that make many small allocations: CPython's pymalloc
+//! design (size classes, pools, arenas) made thread-safe, that gives free memory back to the
+//! OS, prints statistics as `sys._debugmallocstats()` does, and comes with a tracemalloc
+//! ([`trace`]) that works around any allocator.
 //!
-//! ## Layers
+//! ```toml
+//! [dependencies]
+//! pool-alloc = "0.1"
+//! ```
 //!
-//! Each file is one concern; the dependencies run one way (`thread` → `core_alloc` →
-//! `heap` → `arena` → `pool` → `os`), and every tunable is in `tunables.rs`.
+//! ```
+//! #[global_allocator]
+//! static GLOBAL: pool_alloc::PoolAlloc = pool_alloc::PoolAlloc::new();
 //!
-//! * **Size classes** (`size_class.rs`): requests up to 1 KiB with alignment up
-//!   to 128 are served from 40 classes (16-byte steps to 512, 64-byte steps to
-//!   1024). One function, `route(size, align)`, is used by `alloc`, `dealloc`
-//!   and `realloc`; Rust hands the layout back on free, so there is no address
-//!   lookup. Everything else goes to the system allocator.
-//! * **Pools** (`pool.rs`): 16 KiB, aligned to 16 KiB, one class each. A header,
-//!   then blocks carved lazily (a page's worth at a time) into a LIFO free
-//!   list. A block's pool is found by masking its address. The pool states and
-//!   who may change them are one table there (`PoolState`).
-//! * **Arenas** (`arena.rs`, `os.rs`): 1 MiB mappings aligned to 1 MiB, 63 pools
-//!   each (pool 0 holds the arena header with free/zero bitmaps). pymalloc's
-//!   policy: new pools come from the most-used arena with room (arenas are
-//!   bucketed by free-pool count, so that choice is O(1)), completely free
-//!   arenas are unmapped with one kept as a spare, `collect()` unmaps them all
-//!   and purges free pools. Against thrashing, up to 8 free arenas beyond the
-//!   spare stay mapped for 50 ms (checked at the next arena event); a ninth is
-//!   unmapped at once. `os.rs` is the only platform-specific file.
-//! * **Heaps** (`heap.rs`): one per thread. Each class has a current pool, a
-//!   partial list and a full list. The fast path pops or pushes the current
-//!   pool's free list with plain loads and stores, no lock and no atomic
-//!   read-modify-write. A free from another thread is one CAS push onto the
-//!   pool's `remote` list, which the owner takes in one step when its own
-//!   list is empty; the list's length rides in the head word, so the owner does
-//!   not walk blocks still hot in the freeing thread's cache. A heap keeps up to
-//!   64 empty pools (1 MiB) for reuse; other emptied pools go back to their arenas.
-//!   Each heap has a lock for its lists, taken by its owner's slow paths and by
-//!   the other threads that give its pools back (next point).
-//! * **Memory back without the owner**: a pool's last live block freed by
-//!   another thread gives the pool back at once (to the owner's cache of empty
-//!   pools, or its arena): an idle or exited owner keeps nothing. The head word
-//!   of the remote list carries a flag saying the pool is in a list, so the
-//!   freer decides from the word its CAS checks and cannot race the owner moving
-//!   the pool. `collect()` from any thread gives back every heap's pools with no
-//!   live block.
-//! * **Core** (`core_alloc.rs`): the shared state (arenas behind a lock,
-//!   abandoned pools, retired heaps, the list of every heap, large-allocation
-//!   counters) and the slow paths that string the heaps' list transitions
-//!   together with it. It is an ordinary value: tests, Miri and loom build their
-//!   own.
-//! * **Threads** (`thread.rs`): a `const` `thread_local!` heap pointer that
-//!   starts at a sentinel heap (so the fast path has no init check; the core
-//!   returns null for a sentinel and this layer makes the thread's heap), a
-//!   `pthread_key` destructor (a thread-local guard elsewhere) that abandons the
-//!   thread's live pools at exit, a locked heap for allocations during and after
-//!   TLS teardown, and `pthread_atfork` handlers so a forked child can allocate.
-//! * **Locks** (`lock.rs`): a spin-then-yield lock that never allocates (no
-//!   parking table), used on slow paths only.
-//! * **Stats** (`stats.rs`): `PoolAlloc::stats()` walks the arenas under the
-//!   arena lock. Per-pool `used` counts are owner-written atomics, so the fast
-//!   path pays nothing extra; blocks on a remote list count as free, and pools
-//!   are read one by one while other threads run, so the snapshot is exact only
-//!   when the process is quiescent.
+//! let v: Vec<u32> = (0..1000).collect();
+//! drop(v);
+//! GLOBAL.collect(); // give free memory back to the OS now (it also goes back by itself)
+//! println!("{}", GLOBAL.stats()); // size classes, pools and arenas in use
+//! ```
 //!
-//! Nothing here panics on the allocation paths: when the OS refuses memory the
-//! allocator returns null. `alloc_zeroed` skips the memset for blocks carved
-//! from memory fresh from `mmap` (or purged).
+//! Requests up to [`tunables::SMALL_LIMIT`] bytes (alignment up to [`tunables::MAX_ALIGN`]) are
+//! served from pools; larger ones go to the system allocator. The allocator never panics:
+//! when the OS refuses memory it returns null.
+//!
+//! Cargo features:
+//! - `call-sites`: [`trace`] also samples allocation stacks, so that snapshots say which lines
+//!   hold the memory (adds the `backtrace` crate).
+//! - `debug`: guard bytes, fill patterns and checked frees; a violation is reported on stderr
+//!   and aborts, in the spirit of CPython's `PYTHONMALLOC=debug`. For finding a bug.
+//! - `system`: `PoolAlloc` forwards everything to the system allocator, so that valgrind or
+//!   AddressSanitizer check a program without a change to its code.
+//!
+//! How it works, file by file, is on its own page: [`design`].
 
 #![cfg_attr(loom, allow(dead_code))]
 // In system mode `PoolAlloc` forwards to the system allocator: the pools are built but unused.
@@ -74,6 +42,7 @@ mod arena;
 mod core_alloc;
 #[cfg(all(feature = "debug", not(loom)))]
 pub mod debug;
+pub mod design;
 mod heap;
 mod lock;
 mod os;
@@ -92,7 +61,7 @@ pub mod trace;
 #[cfg(loom)]
 #[path = "trace/slot.rs"]
 mod trace_slot;
-mod tunables;
+pub mod tunables;
 
 pub use stats::{ClassStats, Stats};
 

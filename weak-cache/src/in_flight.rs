@@ -87,7 +87,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakValueCache::new();
+    /// let cache = weakref_cache::WeakValueCache::new();
     /// let a = cache.get_or_insert_with(&"config", || vec![1, 2, 3]);
     /// let b = cache.get_or_insert_with(&"config", || unreachable!("a is alive"));
     /// assert!(Arc::ptr_eq(&a, &b));
@@ -109,7 +109,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache: weak_cache::WeakValueCache<u32, str> = weak_cache::WeakValueCache::new();
+    /// let cache: weakref_cache::WeakValueCache<u32, str> = weakref_cache::WeakValueCache::new();
     /// let s = cache.get_or_insert_arc_with(&1, || Arc::from("one"));
     /// assert_eq!(&*s, "one");
     /// ```
@@ -135,7 +135,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     /// If `make` panics (the key is left as it was, waiters start over).
     ///
     /// ```
-    /// let cache: weak_cache::WeakValueCache<String, u16> = weak_cache::WeakValueCache::new();
+    /// let cache: weakref_cache::WeakValueCache<String, u16> = weakref_cache::WeakValueCache::new();
     /// assert!(cache.try_get_or_insert_with("port", || "eighty".parse::<u16>()).is_err());
     /// assert!(!cache.contains_key("port"));
     /// let port = cache.try_get_or_insert_with("port", || "80".parse::<u16>()).unwrap();
@@ -163,7 +163,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache: weak_cache::WeakValueCache<u8, str> = weak_cache::WeakValueCache::new();
+    /// let cache: weakref_cache::WeakValueCache<u8, str> = weakref_cache::WeakValueCache::new();
     /// let s = cache.try_get_or_insert_arc_with(&1, || Ok::<_, ()>(Arc::from("one")));
     /// assert_eq!(&*s.unwrap(), "one");
     /// ```
@@ -216,7 +216,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let cache: weak_cache::WeakValueCache<u32, String> = weak_cache::WeakValueCache::new();
+    /// let cache: weakref_cache::WeakValueCache<u32, String> = weakref_cache::WeakValueCache::new();
     /// let a = cache.get_or_insert_with_async(&1, async { "one".to_string() }).await;
     /// assert_eq!(*a, "one");
     /// # });
@@ -248,7 +248,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let cache: weak_cache::WeakValueCache<u32, String> = weak_cache::WeakValueCache::new();
+    /// let cache: weakref_cache::WeakValueCache<u32, String> = weakref_cache::WeakValueCache::new();
     /// let r = cache.try_get_or_insert_with_async(&1, async { Err::<String, _>("down") }).await;
     /// assert_eq!(r.unwrap_err(), "down");
     /// assert!(!cache.contains_key(&1));

@@ -20,7 +20,7 @@ use std::hash::{BuildHasher, Hash};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use weak_cache::Interner;
+/// use weakref_cache::Interner;
 ///
 /// let names: Interner<str> = Interner::new();
 /// let a = names.intern("spam");
@@ -37,7 +37,7 @@ impl<T: ?Sized> Interner<T> {
     /// An empty interner with the default hasher and shard count.
     ///
     /// ```
-    /// let interner: weak_cache::Interner<[u8]> = weak_cache::Interner::new();
+    /// let interner: weakref_cache::Interner<[u8]> = weakref_cache::Interner::new();
     /// assert_eq!(interner.len(), 0);
     /// ```
     pub fn new() -> Self {
@@ -49,7 +49,7 @@ impl<T: ?Sized> Interner<T> {
     /// An empty interner with `shards` shards (rounded up to a power of two, at least one).
     ///
     /// ```
-    /// let interner: weak_cache::Interner<str> = weak_cache::Interner::with_shards(4);
+    /// let interner: weakref_cache::Interner<str> = weakref_cache::Interner::with_shards(4);
     /// assert!(interner.is_empty());
     /// ```
     pub fn with_shards(shards: usize) -> Self {
@@ -69,8 +69,8 @@ impl<T: ?Sized, S> Interner<T, S> {
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
-    /// let interner: weak_cache::Interner<str, RandomState> =
-    ///     weak_cache::Interner::with_shards_and_hasher(8, RandomState::new());
+    /// let interner: weakref_cache::Interner<str, RandomState> =
+    ///     weakref_cache::Interner::with_shards_and_hasher(8, RandomState::new());
     /// assert_eq!(interner.len(), 0);
     /// ```
     pub fn with_shards_and_hasher(shards: usize, hasher: S) -> Self {
@@ -82,7 +82,7 @@ impl<T: ?Sized, S> Interner<T, S> {
     /// Stored values, dead ones not yet purged included.
     ///
     /// ```
-    /// let interner: weak_cache::Interner<str> = weak_cache::Interner::new();
+    /// let interner: weakref_cache::Interner<str> = weakref_cache::Interner::new();
     /// let _keep = interner.intern("x");
     /// assert_eq!(interner.len(), 1);
     /// ```
@@ -93,7 +93,7 @@ impl<T: ?Sized, S> Interner<T, S> {
     /// Whether no value is stored.
     ///
     /// ```
-    /// let interner: weak_cache::Interner<str> = weak_cache::Interner::new();
+    /// let interner: weakref_cache::Interner<str> = weakref_cache::Interner::new();
     /// assert!(interner.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -103,7 +103,7 @@ impl<T: ?Sized, S> Interner<T, S> {
     /// The exact number of live interned values.
     ///
     /// ```
-    /// let interner: weak_cache::Interner<str> = weak_cache::Interner::new();
+    /// let interner: weakref_cache::Interner<str> = weakref_cache::Interner::new();
     /// let a = interner.intern("a");
     /// assert_eq!(interner.live_len(), 1);
     /// drop(a);
@@ -116,7 +116,7 @@ impl<T: ?Sized, S> Interner<T, S> {
     /// Removes the entries of values that were freed; returns how many.
     ///
     /// ```
-    /// let interner: weak_cache::Interner<str> = weak_cache::Interner::new();
+    /// let interner: weakref_cache::Interner<str> = weakref_cache::Interner::new();
     /// drop(interner.intern("a"));
     /// assert_eq!(interner.purge(), 1);
     /// ```
@@ -130,7 +130,7 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> Interner<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let interner: weak_cache::Interner<[u8]> = weak_cache::Interner::new();
+    /// let interner: weakref_cache::Interner<[u8]> = weakref_cache::Interner::new();
     /// let a = interner.intern(&b"bytes"[..]);
     /// assert!(Arc::ptr_eq(&a, &interner.intern(b"bytes")));
     /// ```
@@ -145,7 +145,7 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> Interner<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let interner: weak_cache::Interner<String> = weak_cache::Interner::new();
+    /// let interner: weakref_cache::Interner<String> = weakref_cache::Interner::new();
     /// let a = interner.intern_owned(String::from("s"));
     /// let b = interner.intern_owned(String::from("s"));
     /// assert!(Arc::ptr_eq(&a, &b));
@@ -170,7 +170,7 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> Interner<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let interner: weak_cache::Interner<str> = weak_cache::Interner::new();
+    /// let interner: weakref_cache::Interner<str> = weakref_cache::Interner::new();
     /// let a = interner.intern_from(String::from("tag"));
     /// let b = interner.intern_from(format!("t{}", "ag"));
     /// assert!(Arc::ptr_eq(&a, &b));
@@ -191,7 +191,7 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> Interner<T, S> {
     /// The live interned value equal to `value`, without interning it.
     ///
     /// ```
-    /// let interner: weak_cache::Interner<str> = weak_cache::Interner::new();
+    /// let interner: weakref_cache::Interner<str> = weakref_cache::Interner::new();
     /// assert!(interner.get("a").is_none());
     /// let a = interner.intern("a");
     /// assert!(interner.get("a").is_some());

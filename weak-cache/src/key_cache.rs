@@ -51,7 +51,7 @@ impl<K: ?Sized, V> Entry for KeyEntry<K, V> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use weak_cache::WeakKeyCache;
+/// use weakref_cache::WeakKeyCache;
 ///
 /// let metadata: WeakKeyCache<String, u32> = WeakKeyCache::new();
 /// let object = Arc::new("object".to_owned());
@@ -70,7 +70,7 @@ impl<K: ?Sized, V> WeakKeyCache<K, V> {
     /// An empty cache with the default hasher and shard count.
     ///
     /// ```
-    /// let cache: weak_cache::WeakKeyCache<str, u8> = weak_cache::WeakKeyCache::new();
+    /// let cache: weakref_cache::WeakKeyCache<str, u8> = weakref_cache::WeakKeyCache::new();
     /// assert!(cache.is_empty());
     /// ```
     pub fn new() -> Self {
@@ -80,7 +80,7 @@ impl<K: ?Sized, V> WeakKeyCache<K, V> {
     /// An empty cache with `shards` shards (rounded up to a power of two, at least one).
     ///
     /// ```
-    /// let cache: weak_cache::WeakKeyCache<u8, u8> = weak_cache::WeakKeyCache::with_shards(2);
+    /// let cache: weakref_cache::WeakKeyCache<u8, u8> = weakref_cache::WeakKeyCache::with_shards(2);
     /// assert_eq!(cache.shard_count(), 2);
     /// ```
     pub fn with_shards(shards: usize) -> Self {
@@ -100,8 +100,8 @@ impl<K: ?Sized, V, S> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
-    /// let cache: weak_cache::WeakKeyCache<u8, u8, RandomState> =
-    ///     weak_cache::WeakKeyCache::with_shards_and_hasher(4, RandomState::new());
+    /// let cache: weakref_cache::WeakKeyCache<u8, u8, RandomState> =
+    ///     weakref_cache::WeakKeyCache::with_shards_and_hasher(4, RandomState::new());
     /// assert_eq!(cache.shard_count(), 4);
     /// ```
     pub fn with_shards_and_hasher(shards: usize, hasher: S) -> Self {
@@ -114,7 +114,7 @@ impl<K: ?Sized, V, S> WeakKeyCache<K, V, S> {
     /// The number of shards.
     ///
     /// ```
-    /// let cache: weak_cache::WeakKeyCache<u8, u8> = weak_cache::WeakKeyCache::with_shards(1);
+    /// let cache: weakref_cache::WeakKeyCache<u8, u8> = weakref_cache::WeakKeyCache::with_shards(1);
     /// assert_eq!(cache.shard_count(), 1);
     /// ```
     pub fn shard_count(&self) -> usize {
@@ -126,7 +126,7 @@ impl<K: ?Sized, V, S> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakKeyCache::new();
+    /// let cache = weakref_cache::WeakKeyCache::new();
     /// let k = Arc::new(1);
     /// cache.insert(&k, "one");
     /// drop(k);
@@ -139,7 +139,7 @@ impl<K: ?Sized, V, S> WeakKeyCache<K, V, S> {
     /// Whether no entry is stored.
     ///
     /// ```
-    /// let cache: weak_cache::WeakKeyCache<u8, u8> = weak_cache::WeakKeyCache::new();
+    /// let cache: weakref_cache::WeakKeyCache<u8, u8> = weakref_cache::WeakKeyCache::new();
     /// assert!(cache.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -150,7 +150,7 @@ impl<K: ?Sized, V, S> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakKeyCache::new();
+    /// let cache = weakref_cache::WeakKeyCache::new();
     /// let k = Arc::new(1);
     /// cache.insert(&k, ());
     /// assert_eq!(cache.live_len(), 1);
@@ -163,7 +163,7 @@ impl<K: ?Sized, V, S> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakKeyCache::new();
+    /// let cache = weakref_cache::WeakKeyCache::new();
     /// cache.insert(&Arc::new(5), "gone");
     /// assert_eq!(cache.purge(), 1);
     /// assert!(cache.is_empty());
@@ -178,7 +178,7 @@ impl<K: ?Sized, V, S> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakKeyCache::new();
+    /// let cache = weakref_cache::WeakKeyCache::new();
     /// let keys: Vec<Arc<u32>> = (0..4).map(Arc::new).collect();
     /// for k in &keys {
     ///     cache.insert(k, **k * 10);
@@ -212,7 +212,7 @@ impl<K: ?Sized, V, S> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakKeyCache::new();
+    /// let cache = weakref_cache::WeakKeyCache::new();
     /// let k = Arc::new("key");
     /// cache.insert(&k, 1);
     /// let snap = cache.snapshot();
@@ -242,7 +242,7 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakKeyCache::new();
+    /// let cache = weakref_cache::WeakKeyCache::new();
     /// let k = Arc::new('k');
     /// assert_eq!(cache.insert(&k, 1), None);
     /// assert_eq!(cache.insert(&k, 2), Some(1));
@@ -285,7 +285,7 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let sizes: weak_cache::WeakKeyCache<String, usize> = weak_cache::WeakKeyCache::new();
+    /// let sizes: weakref_cache::WeakKeyCache<String, usize> = weakref_cache::WeakKeyCache::new();
     /// let doc = Arc::new(String::from("hello"));
     /// assert_eq!(sizes.get_or_insert_with(&doc, || doc.len()), 5);
     /// assert_eq!(sizes.get_or_insert_with(&doc, || unreachable!()), 5);
@@ -309,7 +309,7 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let parsed: weak_cache::WeakKeyCache<String, u8> = weak_cache::WeakKeyCache::new();
+    /// let parsed: weakref_cache::WeakKeyCache<String, u8> = weakref_cache::WeakKeyCache::new();
     /// let text = Arc::new(String::from("x"));
     /// assert!(parsed.try_get_or_insert_with(&text, || text.parse::<u8>()).is_err());
     /// assert!(!parsed.contains_key("x"));
@@ -352,7 +352,7 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakKeyCache::new();
+    /// let cache = weakref_cache::WeakKeyCache::new();
     /// let k = Arc::new(String::from("a"));
     /// cache.insert(&k, vec![1]);
     /// assert_eq!(cache.get("a"), Some(vec![1]));
@@ -381,7 +381,7 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakKeyCache::new();
+    /// let cache = weakref_cache::WeakKeyCache::new();
     /// let k = Arc::new(3);
     /// cache.insert(&k, ());
     /// assert!(Arc::ptr_eq(&cache.get_key(&3).unwrap(), &k));
@@ -412,7 +412,7 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakKeyCache::new();
+    /// let cache = weakref_cache::WeakKeyCache::new();
     /// let k = Arc::new(3);
     /// cache.insert(&k, ());
     /// assert!(cache.contains_key(&3));
@@ -431,7 +431,7 @@ impl<K: ?Sized + Hash + Eq, V, S: BuildHasher> WeakKeyCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakKeyCache::new();
+    /// let cache = weakref_cache::WeakKeyCache::new();
     /// let k = Arc::new(3);
     /// cache.insert(&k, "three");
     /// assert_eq!(cache.remove(&3), Some("three"));

@@ -91,7 +91,7 @@ impl<K, V: ?Sized> Entry for ValueEntry<K, V> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use weak_cache::WeakValueCache;
+/// use weakref_cache::WeakValueCache;
 ///
 /// let cache: WeakValueCache<u32, String> = WeakValueCache::new();
 /// let value = Arc::new("forty-two".to_owned());
@@ -109,7 +109,7 @@ impl<K, V: ?Sized> WeakValueCache<K, V> {
     /// An empty cache with the default hasher and shard count (four per core).
     ///
     /// ```
-    /// let cache: weak_cache::WeakValueCache<String, str> = weak_cache::WeakValueCache::new();
+    /// let cache: weakref_cache::WeakValueCache<String, str> = weakref_cache::WeakValueCache::new();
     /// assert!(cache.is_empty());
     /// ```
     pub fn new() -> Self {
@@ -119,7 +119,7 @@ impl<K, V: ?Sized> WeakValueCache<K, V> {
     /// An empty cache with `shards` shards (rounded up to a power of two, at least one).
     ///
     /// ```
-    /// let cache: weak_cache::WeakValueCache<u8, u8> = weak_cache::WeakValueCache::with_shards(3);
+    /// let cache: weakref_cache::WeakValueCache<u8, u8> = weakref_cache::WeakValueCache::with_shards(3);
     /// assert_eq!(cache.shard_count(), 4);
     /// ```
     pub fn with_shards(shards: usize) -> Self {
@@ -139,8 +139,8 @@ impl<K, V: ?Sized, S> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
-    /// let cache: weak_cache::WeakValueCache<u8, u8, RandomState> =
-    ///     weak_cache::WeakValueCache::with_hasher(RandomState::new());
+    /// let cache: weakref_cache::WeakValueCache<u8, u8, RandomState> =
+    ///     weakref_cache::WeakValueCache::with_hasher(RandomState::new());
     /// assert!(cache.is_empty());
     /// ```
     pub fn with_hasher(hasher: S) -> Self {
@@ -151,8 +151,8 @@ impl<K, V: ?Sized, S> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
-    /// let cache: weak_cache::WeakValueCache<u8, u8, RandomState> =
-    ///     weak_cache::WeakValueCache::with_shards_and_hasher(1, RandomState::new());
+    /// let cache: weakref_cache::WeakValueCache<u8, u8, RandomState> =
+    ///     weakref_cache::WeakValueCache::with_shards_and_hasher(1, RandomState::new());
     /// assert_eq!(cache.shard_count(), 1);
     /// ```
     pub fn with_shards_and_hasher(shards: usize, hasher: S) -> Self {
@@ -165,7 +165,7 @@ impl<K, V: ?Sized, S> WeakValueCache<K, V, S> {
     /// The number of shards.
     ///
     /// ```
-    /// let cache: weak_cache::WeakValueCache<u8, u8> = weak_cache::WeakValueCache::with_shards(8);
+    /// let cache: weakref_cache::WeakValueCache<u8, u8> = weakref_cache::WeakValueCache::with_shards(8);
     /// assert_eq!(cache.shard_count(), 8);
     /// ```
     pub fn shard_count(&self) -> usize {
@@ -178,7 +178,7 @@ impl<K, V: ?Sized, S> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakValueCache::new();
+    /// let cache = weakref_cache::WeakValueCache::new();
     /// let v = Arc::new(1);
     /// cache.insert("a", &v);
     /// drop(v);
@@ -192,7 +192,7 @@ impl<K, V: ?Sized, S> WeakValueCache<K, V, S> {
     /// Whether no entry is stored (see [`len`](Self::len)).
     ///
     /// ```
-    /// let cache: weak_cache::WeakValueCache<u8, u8> = weak_cache::WeakValueCache::new();
+    /// let cache: weakref_cache::WeakValueCache<u8, u8> = weakref_cache::WeakValueCache::new();
     /// assert!(cache.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -205,7 +205,7 @@ impl<K, V: ?Sized, S> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakValueCache::new();
+    /// let cache = weakref_cache::WeakValueCache::new();
     /// let (a, b) = (Arc::new(1), Arc::new(2));
     /// cache.insert("a", &a);
     /// cache.insert("b", &b);
@@ -222,7 +222,7 @@ impl<K, V: ?Sized, S> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakValueCache::new();
+    /// let cache = weakref_cache::WeakValueCache::new();
     /// cache.insert(1, &Arc::new("temporary"));
     /// assert_eq!(cache.purge(), 1);
     /// assert!(cache.is_empty());
@@ -238,7 +238,7 @@ impl<K, V: ?Sized, S> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakValueCache::new();
+    /// let cache = weakref_cache::WeakValueCache::new();
     /// let values: Vec<Arc<u32>> = (0..10).map(Arc::new).collect();
     /// for (i, v) in values.iter().enumerate() {
     ///     cache.insert(i, v);
@@ -274,7 +274,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakValueCache::new();
+    /// let cache = weakref_cache::WeakValueCache::new();
     /// let v = Arc::new(7);
     /// cache.insert(String::from("seven"), &v);
     /// assert!(Arc::ptr_eq(&cache.get("seven").unwrap(), &v));
@@ -306,7 +306,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakValueCache::new();
+    /// let cache = weakref_cache::WeakValueCache::new();
     /// let v = Arc::new(());
     /// cache.insert(1, &v);
     /// assert!(cache.contains_key(&1));
@@ -330,7 +330,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakValueCache::new();
+    /// let cache = weakref_cache::WeakValueCache::new();
     /// let (a, b) = (Arc::new('a'), Arc::new('b'));
     /// assert!(cache.insert(1, &a).is_none());
     /// let old = cache.insert(1, &b).unwrap();
@@ -380,7 +380,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakValueCache::new();
+    /// let cache = weakref_cache::WeakValueCache::new();
     /// let v = Arc::new(1.5);
     /// cache.insert("x", &v);
     /// assert!(Arc::ptr_eq(&cache.remove("x").unwrap(), &v));
@@ -418,7 +418,7 @@ impl<K: Hash + Eq, V: ?Sized, S: BuildHasher> WeakValueCache<K, V, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let cache = weak_cache::WeakValueCache::new();
+    /// let cache = weakref_cache::WeakValueCache::new();
     /// let values: Vec<Arc<u8>> = (0..3).map(Arc::new).collect();
     /// for v in &values {
     ///     cache.insert(**v, v);

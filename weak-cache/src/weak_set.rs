@@ -20,7 +20,7 @@ use std::hash::{BuildHasher, Hash};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use weak_cache::WeakSet;
+/// use weakref_cache::WeakSet;
 ///
 /// let observers: WeakSet<String> = WeakSet::new();
 /// let alice = Arc::new("alice".to_owned());
@@ -37,7 +37,7 @@ impl<T: ?Sized> WeakSet<T> {
     /// An empty set with the default hasher and shard count.
     ///
     /// ```
-    /// let set: weak_cache::WeakSet<str> = weak_cache::WeakSet::new();
+    /// let set: weakref_cache::WeakSet<str> = weakref_cache::WeakSet::new();
     /// assert!(set.is_empty());
     /// ```
     pub fn new() -> Self {
@@ -49,7 +49,7 @@ impl<T: ?Sized> WeakSet<T> {
     /// An empty set with `shards` shards (rounded up to a power of two, at least one).
     ///
     /// ```
-    /// let set: weak_cache::WeakSet<u8> = weak_cache::WeakSet::with_shards(2);
+    /// let set: weakref_cache::WeakSet<u8> = weakref_cache::WeakSet::with_shards(2);
     /// assert!(set.is_empty());
     /// ```
     pub fn with_shards(shards: usize) -> Self {
@@ -69,8 +69,8 @@ impl<T: ?Sized, S> WeakSet<T, S> {
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
-    /// let set: weak_cache::WeakSet<u8, RandomState> =
-    ///     weak_cache::WeakSet::with_shards_and_hasher(2, RandomState::new());
+    /// let set: weakref_cache::WeakSet<u8, RandomState> =
+    ///     weakref_cache::WeakSet::with_shards_and_hasher(2, RandomState::new());
     /// assert!(set.is_empty());
     /// ```
     pub fn with_shards_and_hasher(shards: usize, hasher: S) -> Self {
@@ -84,7 +84,7 @@ impl<T: ?Sized, S> WeakSet<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let set = weak_cache::WeakSet::new();
+    /// let set = weakref_cache::WeakSet::new();
     /// set.insert(&Arc::new(1));
     /// assert_eq!((set.len(), set.live_len()), (1, 0));
     /// ```
@@ -95,7 +95,7 @@ impl<T: ?Sized, S> WeakSet<T, S> {
     /// Whether no element is stored.
     ///
     /// ```
-    /// let set: weak_cache::WeakSet<u8> = weak_cache::WeakSet::new();
+    /// let set: weakref_cache::WeakSet<u8> = weakref_cache::WeakSet::new();
     /// assert!(set.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -106,7 +106,7 @@ impl<T: ?Sized, S> WeakSet<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let set = weak_cache::WeakSet::new();
+    /// let set = weakref_cache::WeakSet::new();
     /// let x = Arc::new(1);
     /// set.insert(&x);
     /// assert_eq!(set.live_len(), 1);
@@ -119,7 +119,7 @@ impl<T: ?Sized, S> WeakSet<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let set = weak_cache::WeakSet::new();
+    /// let set = weakref_cache::WeakSet::new();
     /// set.insert(&Arc::new(1));
     /// assert_eq!(set.purge(), 1);
     /// ```
@@ -132,7 +132,7 @@ impl<T: ?Sized, S> WeakSet<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let set = weak_cache::WeakSet::new();
+    /// let set = weakref_cache::WeakSet::new();
     /// let xs: Vec<Arc<i32>> = (0..6).map(Arc::new).collect();
     /// xs.iter().for_each(|x| { set.insert(x); });
     /// set.retain(|x| *x > 2);
@@ -146,7 +146,7 @@ impl<T: ?Sized, S> WeakSet<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let set = weak_cache::WeakSet::new();
+    /// let set = weakref_cache::WeakSet::new();
     /// let x = Arc::new('x');
     /// set.insert(&x);
     /// assert!(Arc::ptr_eq(&set.snapshot()[0], &x));
@@ -161,7 +161,7 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> WeakSet<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let set = weak_cache::WeakSet::new();
+    /// let set = weakref_cache::WeakSet::new();
     /// let (a, b) = (Arc::new(1), Arc::new(1));
     /// assert!(set.insert(&a));
     /// assert!(!set.insert(&b)); // equal to a, which stays the stored element
@@ -176,7 +176,7 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> WeakSet<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let set = weak_cache::WeakSet::new();
+    /// let set = weakref_cache::WeakSet::new();
     /// let a = Arc::new(1);
     /// set.insert(&a);
     /// assert!(set.contains(&1));
@@ -193,7 +193,7 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> WeakSet<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let set = weak_cache::WeakSet::new();
+    /// let set = weakref_cache::WeakSet::new();
     /// let a = Arc::new(1);
     /// set.insert(&a);
     /// assert!(Arc::ptr_eq(&set.get(&1).unwrap(), &a));
@@ -210,7 +210,7 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> WeakSet<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let set = weak_cache::WeakSet::new();
+    /// let set = weakref_cache::WeakSet::new();
     /// let a = Arc::new(1);
     /// set.insert(&a);
     /// assert!(set.remove(&1));
@@ -234,7 +234,7 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> WeakSet<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let set: weak_cache::WeakSet<str> = weak_cache::WeakSet::new();
+    /// let set: weakref_cache::WeakSet<str> = weakref_cache::WeakSet::new();
     /// let a = set.get_or_insert_with("tag", || Arc::from("tag"));
     /// let b = set.get_or_insert_with("tag", || unreachable!("a is alive"));
     /// assert!(Arc::ptr_eq(&a, &b));
@@ -252,7 +252,7 @@ impl<T: ?Sized + Hash + Eq, S: BuildHasher> WeakSet<T, S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let set: weak_cache::WeakSet<str> = weak_cache::WeakSet::new();
+    /// let set: weakref_cache::WeakSet<str> = weakref_cache::WeakSet::new();
     /// let r = set.try_get_or_insert_with("t", || Err::<Arc<str>, _>("no"));
     /// assert!(r.is_err() && set.is_empty());
     /// ```

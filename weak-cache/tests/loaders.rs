@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
-use weak_cache::{Interner, WeakKeyCache, WeakSet, WeakValueCache};
+use weakref_cache::{Interner, WeakKeyCache, WeakSet, WeakValueCache};
 
 #[test]
 fn a_failed_creation_is_returned_not_stored_and_a_waiter_creates_instead() {

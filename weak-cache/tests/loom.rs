@@ -1,17 +1,17 @@
-//! Loom models of the races in `weak-cache`. Loom has no `Weak`, so under `cfg(loom)` the
-//! crate's `sync` module swaps `Arc`/`Weak` for `weak_cache::loom_arc`, a counted cell with
+//! Loom models of the races in `weakref-cache`. Loom has no `Weak`, so under `cfg(loom)` the
+//! crate's `sync` module swaps `Arc`/`Weak` for `weakref_cache::loom_arc`, a counted cell with
 //! std's upgrade protocol whose `Deref` panics on a dead value. The real `Weak` path is covered
 //! by `tests/stress.rs`.
 //!
-//! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p weak-cache --test loom`
+//! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p weakref-cache --test loom`
 
 #![cfg(loom)]
 
 use loom::sync::Arc as Shared;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
-use weak_cache::WeakValueCache;
-use weak_cache::loom_arc::Arc;
+use weakref_cache::WeakValueCache;
+use weakref_cache::loom_arc::Arc;
 
 /// Runs `f` under `loom::model` and checks that loom explored more than one interleaving
 /// (so a model cannot pass by accident, having run once).

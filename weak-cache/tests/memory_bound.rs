@@ -7,7 +7,7 @@
 #![cfg(not(loom))]
 
 use std::sync::Arc;
-use weak_cache::{WeakKeyCache, WeakValueCache};
+use weakref_cache::{WeakKeyCache, WeakValueCache};
 
 struct Rng(u64);
 

@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use weak_cache::{WeakKeyCache, WeakValueCache};
+use weakref_cache::{WeakKeyCache, WeakValueCache};
 
 /// Counters and switches shared by one test's keys.
 #[derive(Default)]

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
-use weak_cache::{Interner, WeakSet, WeakValueCache};
+use weakref_cache::{Interner, WeakSet, WeakValueCache};
 
 const THREADS: usize = 4;
 /// Rounds per thread: 20,000 (200 under Miri), or `WEAK_CACHE_STRESS_ROUNDS` (`scripts/stress`

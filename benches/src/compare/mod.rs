@@ -81,9 +81,9 @@ pub enum Component {
     Lru,
     /// `lru-ttl`'s thread-safe caches.
     Shared,
-    /// `weak-cache`.
+    /// `weakref-cache`.
     Weak,
-    /// `object-pool`.
+    /// `recycle-pool`.
     Pool,
 }
 

@@ -27,13 +27,13 @@ trait PoolDriver: Send + Sync + 'static {
 mod ours {
     use super::*;
 
-    pub struct Ours(object_pool::Pool<Vec<u8>>);
+    pub struct Ours(recycle_pool::Pool<Vec<u8>>);
 
     impl PoolDriver for Ours {
-        const NAME: &'static str = "object-pool";
+        const NAME: &'static str = "recycle-pool";
         const OURS: bool = true;
         fn new() -> Self {
-            Ours(object_pool::Pool::new(64, || Vec::with_capacity(CAPACITY)))
+            Ours(recycle_pool::Pool::new(64, || Vec::with_capacity(CAPACITY)))
         }
         fn round<const N: usize>(&self) {
             let mut held: [_; N] = std::array::from_fn(|_| self.0.get());

@@ -25,13 +25,13 @@ trait WeakDriver: Send + Sync + 'static {
 mod ours {
     use super::*;
 
-    pub struct Ours(weak_cache::WeakValueCache<u64, u64>);
+    pub struct Ours(weakref_cache::WeakValueCache<u64, u64>);
 
     impl WeakDriver for Ours {
-        const NAME: &'static str = "weak-cache";
+        const NAME: &'static str = "weakref-cache";
         const OURS: bool = true;
         fn new() -> Self {
-            Ours(weak_cache::WeakValueCache::new())
+            Ours(weakref_cache::WeakValueCache::new())
         }
         fn get(&self, key: u64) -> Option<Arc<u64>> {
             self.0.get(&key)
@@ -170,7 +170,7 @@ fn cases(workload: WeakWorkload, threads: usize, ops: u64) -> Vec<Case> {
     ]
 }
 
-/// The weak-cache workloads at 1 thread and at `settings.threads`.
+/// The weakref-cache workloads at 1 thread and at `settings.threads`.
 pub fn workloads(settings: &Settings) -> Vec<Workload> {
     let ops = 200_000 * settings.mode.scale();
     let mut out = Vec::new();
