@@ -100,6 +100,7 @@ pub(super) fn arm(next: i64) {
 }
 
 /// Makes this thread's next allocation an event (its caller's next point has moved).
+#[cfg(feature = "call-sites")]
 pub(super) fn rearm() {
     if let Some(s) = my_slot() {
         s.rearm();
@@ -153,6 +154,7 @@ fn claimed() -> &'static [Slot] {
 
 /// The net bytes this thread has allocated through its slot, if it has one (only it writes
 /// them: the difference across a stretch of its own code is what that code kept).
+#[cfg(feature = "call-sites")]
 pub(super) fn my_bytes() -> Option<i64> {
     my_slot().map(Slot::net_bytes)
 }
