@@ -27,8 +27,8 @@ fn counters_follow_what_is_held() {
     let top = &during.compare_to(&before, Key::Size)[0];
     assert_eq!(top.group, Group::Sizes(65, 128), "{top}");
     // The test harness's other threads may allocate a block or two meanwhile.
-    assert!((10_000..10_010).contains(&top.count_diff), "{top}");
-    assert!((1_000_000..1_001_300).contains(&top.size_diff), "{top}");
+    assert!((9_990..10_010).contains(&top.count_diff), "{top}");
+    assert!((998_700..1_001_300).contains(&top.size_diff), "{top}");
     assert!(
         top.to_string().contains("count=") && top.to_string().contains("(+100"),
         "{top}"
@@ -88,7 +88,7 @@ fn a_leak_in_a_loop_tops_compare_to() {
     let second = trace::snapshot();
     let top = &second.compare_to(&first, Key::Size)[0];
     assert_eq!(top.group, Group::Sizes(513, 1024), "{top}");
-    assert!((2000..2010).contains(&top.count_diff), "{top}");
+    assert!((1990..2010).contains(&top.count_diff), "{top}");
     drop(leaked);
 }
 
