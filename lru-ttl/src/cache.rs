@@ -4,9 +4,11 @@
 //! Each shard holds one core, chosen when the cache is built: the strict LRU core
 //! (`lru.rs`) when nothing else is asked for, so the plain cache pays for no deadlines or
 //! weights; the timed core (`ttl.rs`, nodes with deadline, last access and weight) as soon
-//! as a time to live, a time to idle, a per-entry expiry or a weigher is configured.
+//! as a time to live, a time to idle, a per-entry expiry, a weigher or another eviction
+//! policy (`eviction.rs`) is configured.
 
 use crate::clock::{Clock, InstantClock, nanos};
+use crate::eviction::{Choice, Eviction, EvictionPolicy};
 use crate::lru::LruCore;
 use crate::policy::{Policy, Put, RemovalCause, Removed};
 use crate::raw::MAX_ENTRIES;
@@ -129,18 +131,18 @@ impl<K, V> Policy for Core<K, V> {
     }
 }
 
-/// A thread-safe cache: shards chosen by key hash, each an exact LRU under its own lock,
-/// configured by [`Cache::builder`] with a bound in entries or in weight, a time to live,
-/// a time to idle, a per-entry expiry, an eviction listener, a clock and a hasher (or
-/// made with [`Cache::new`] as a plain strict LRU, also named [`SyncLruCache`]). With one
-/// shard the whole cache is an exact LRU; with more, each shard evicts its own least
-/// recently used entry and holds an even share of the bound. Values are returned by
-/// clone, so wrap large values in `Arc`.
+/// A thread-safe cache: shards chosen by key hash, each an exact LRU (or another
+/// [`EvictionPolicy`]) under its own lock, configured by [`Cache::builder`] with a bound in
+/// entries or in weight, a time to live, a time to idle, a per-entry expiry, an eviction
+/// policy, an eviction listener, a clock and a hasher (or made with [`Cache::new`] as a
+/// plain strict LRU, also named [`SyncLruCache`]). With one shard the whole cache is an
+/// exact LRU; with more, each shard evicts its own least recently used entry and holds an
+/// even share of the bound. Values are returned by clone, so wrap large values in `Arc`.
 ///
 /// An entry set at `t` with time to live `ttl` is alive while `now < t + ttl`; with a time
 /// to idle `tti`, also only while `now < last read or set + tti`. Expired entries are
 /// never returned; a full shard evicts an expired entry (the first to expire) before any
-/// live one, then its least recently used. Entries that leave (expired, evicted, replaced
+/// live one, then its least recently used (or its policy's choice). Entries that leave (expired, evicted, replaced
 /// or removed) are shown to the eviction listener and dropped after the shard lock is
 /// released. [`get_or_insert_with`](Self::get_or_insert_with) computes a missing value
 /// once while other callers for the same key wait, with no lock held while it runs.
@@ -748,6 +750,8 @@ pub struct CacheBuilder<K, V, S = DefaultHashBuilder> {
     tti: Option<Duration>,
     shards: Option<usize>,
     clock: Option<SharedClock>,
+    policy: EvictionPolicy,
+    choice: Option<Choice>,
     hasher: S,
     hooks: Hooks<K, V>,
 }
@@ -760,6 +764,8 @@ impl<K: Hash + Eq, V: Clone> CacheBuilder<K, V> {
             tti: None,
             shards: None,
             clock: None,
+            policy: EvictionPolicy::Lru,
+            choice: None,
             hasher: DefaultHashBuilder::default(),
             hooks: Hooks::default(),
         }
@@ -884,6 +890,55 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> CacheBuilder<K, V, S> {
         self
     }
 
+    /// Which live entry a full cache evicts: least recently used (the default), first in,
+    /// least frequently used, random, or S3-FIFO; see [`EvictionPolicy`]. Expired entries
+    /// still go first, and the bound, the times to live and idle, the weigher and the
+    /// listener work with every policy.
+    ///
+    /// ```
+    /// use lru_ttl::{Cache, EvictionPolicy};
+    ///
+    /// let cache: Cache<u64, String> = Cache::builder()
+    ///     .max_capacity(10_000)
+    ///     .eviction_policy(EvictionPolicy::S3Fifo)
+    ///     .build();
+    /// cache.insert(1, "one".to_owned());
+    /// assert_eq!(cache.get(&1).as_deref(), Some("one"));
+    /// ```
+    pub fn eviction_policy(mut self, policy: EvictionPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// With [`EvictionPolicy::Random`], how a victim is picked (as cachetools' `choice=`):
+    /// given the number `n` of entries in a shard, an index below `n` into the shard's
+    /// entries in the order cachetools' `RRCache` keeps its keys (in order of insertion,
+    /// except that a removed key's place goes to the last key). An index out of range picks
+    /// the last. It runs under the shard's lock: keep it short, and do not touch the cache
+    /// from it. By default, a fast pseudo-random generator per shard.
+    ///
+    /// ```
+    /// use lru_ttl::{Cache, EvictionPolicy};
+    ///
+    /// let cache: Cache<&str, u8> = Cache::builder()
+    ///     .max_capacity(2)
+    ///     .eviction_policy(EvictionPolicy::Random)
+    ///     .random_choice(|_n| 0) // always the oldest
+    ///     .shards(1)
+    ///     .build();
+    /// cache.insert("a", 1);
+    /// cache.insert("b", 2);
+    /// cache.insert("c", 3);
+    /// assert_eq!(cache.get("a"), None);
+    /// ```
+    pub fn random_choice(
+        mut self,
+        choice: impl Fn(usize) -> usize + Send + Sync + 'static,
+    ) -> Self {
+        self.choice = Some(std::sync::Arc::new(choice));
+        self
+    }
+
     /// The number of shards (default: four per CPU, at most one per 64 entries of bound).
     /// One shard makes the cache an exact LRU.
     ///
@@ -932,6 +987,8 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> CacheBuilder<K, V, S> {
             tti: self.tti,
             shards: self.shards,
             clock: self.clock,
+            policy: self.policy,
+            choice: self.choice,
             hasher,
             hooks: self.hooks,
         }
@@ -952,7 +1009,8 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> CacheBuilder<K, V, S> {
         let timed = self.ttl.is_some()
             || self.tti.is_some()
             || self.hooks.expire_after.is_some()
-            || weighted;
+            || weighted
+            || self.policy != EvictionPolicy::Lru;
         if let Some(max) = self.max_capacity
             && !weighted
         {
@@ -972,14 +1030,15 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher> CacheBuilder<K, V, S> {
         let clock = self
             .clock
             .unwrap_or_else(|| SharedClock(std::sync::Arc::new(InstantClock::new())));
+        let (policy, choice) = (self.policy, self.choice);
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
         let inner = Sharded::new(capacity, shards, self.hasher, self.hooks, |cap| {
             if timed {
-                Core::Timed(TtlCore::with_limits(
-                    cap.map(|c| c as u64),
-                    ttl,
-                    tti,
-                    clock.clone(),
-                ))
+                seed = seed.wrapping_mul(0xD605_BBB5_8C8A_BBB5).wrapping_add(1);
+                Core::Timed(
+                    TtlCore::with_limits(cap.map(|c| c as u64), ttl, tti, clock.clone())
+                        .with_eviction(Eviction::new(policy, choice.clone(), seed)),
+                )
             } else {
                 Core::Lru(LruCore::new(cap))
             }
@@ -995,6 +1054,7 @@ impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {
             .field("time_to_live", &self.ttl)
             .field("time_to_idle", &self.tti)
             .field("shards", &self.shards)
+            .field("eviction_policy", &self.policy)
             .finish_non_exhaustive()
     }
 }

@@ -38,6 +38,7 @@
 mod cache;
 mod clock;
 pub mod design;
+mod eviction;
 mod lru;
 mod memo;
 mod policy;
@@ -49,6 +50,7 @@ mod ttl;
 
 pub use cache::{Cache, CacheBuilder, SyncLruCache};
 pub use clock::{Clock, InstantClock, ManualClock};
+pub use eviction::EvictionPolicy;
 pub use lru::{Iter as LruIter, LruCache};
 pub use memo::Memoize;
 pub use policy::RemovalCause;

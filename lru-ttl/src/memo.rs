@@ -2,6 +2,7 @@
 //! of Python, as the [`Memoize`] type and the [`lru_cache!`](crate::lru_cache) macro.
 
 use crate::cache::Cache;
+use crate::eviction::EvictionPolicy;
 use crate::stats::CacheInfo;
 use std::fmt;
 use std::hash::Hash;
@@ -72,6 +73,33 @@ impl<K: Hash + Eq + Clone, V: Clone> Memoize<K, V> {
     /// ```
     pub fn ttl(ttl: Duration, maxsize: Option<usize>) -> Self {
         let mut b = Cache::builder().time_to_live(ttl).shards(1);
+        if let Some(m) = maxsize {
+            b = b.max_capacity(m as u64);
+        }
+        Self::from_cache(b.build())
+    }
+
+    /// A memo keeping at most `maxsize` results (`None`: all of them), evicting as `policy`
+    /// says, like cachetools' `@cached(cache=LFUCache(maxsize))`. One shard, so the
+    /// statistics and the eviction order are those of a single cache.
+    ///
+    /// # Panics
+    ///
+    /// If `maxsize` is over 2^32 - 2.
+    ///
+    /// ```
+    /// use lru_ttl::{EvictionPolicy, Memoize};
+    ///
+    /// let memo: Memoize<u64, u64> = Memoize::with_policy(EvictionPolicy::Lfu, Some(2));
+    /// memo.get_or_compute(1, || 1);
+    /// memo.get_or_compute(1, || 1); // 1 used twice
+    /// memo.get_or_compute(2, || 4);
+    /// memo.get_or_compute(3, || 9); // 2, used once, leaves
+    /// assert_eq!(memo.get_or_compute(1, || unreachable!()), 1);
+    /// assert_eq!(memo.cache_info().currsize, 2);
+    /// ```
+    pub fn with_policy(policy: EvictionPolicy, maxsize: Option<usize>) -> Self {
+        let mut b = Cache::builder().eviction_policy(policy).shards(1);
         if let Some(m) = maxsize {
             b = b.max_capacity(m as u64);
         }
@@ -209,8 +237,9 @@ impl<K, V> fmt::Debug for Memoize<K, V> {
 /// Memoizes a function, like Python's `@functools.lru_cache(maxsize=N)` or a timed cache.
 ///
 /// The first line names a `static` [`Memoize`] holding the results, with `maxsize = N`
-/// (`None` for no bound) or `ttl = DURATION` (optionally `, maxsize = N`); the function
-/// follows. Arguments are the key: a borrowed `&T` argument (`&str`, `&[u8]`) is keyed by its
+/// (`None` for no bound), `ttl = DURATION` (optionally `, maxsize = N`), `policy =
+/// POLICY` (an [`EvictionPolicy`], optionally `, maxsize = N`) or `cache = CACHE` (a
+/// [`Cache`] expression); the function follows. Arguments are the key: a borrowed `&T` argument (`&str`, `&[u8]`) is keyed by its
 /// owned form (`String`, `Vec<u8>`), made on every call. A function written as returning
 /// `Result<T, E>` memoizes only its `Ok` values
 /// (an `Err` is returned and the next call computes again; a `Result` behind an alias such as
@@ -300,6 +329,34 @@ impl<K, V> fmt::Debug for Memoize<K, V> {
 /// # fn main() {}
 /// ```
 ///
+/// Another eviction policy (as cachetools' `@cached(cache=LFUCache(maxsize=...))`), or any
+/// cache you build:
+///
+/// ```
+/// use lru_ttl::{Cache, EvictionPolicy, lru_cache};
+///
+/// lru_cache! {
+///     static LENGTHS: policy = EvictionPolicy::Lfu, maxsize = 100;
+///     fn length(s: &str) -> usize {
+///         s.chars().count()
+///     }
+/// }
+/// lru_cache! {
+///     static DOUBLES: cache = Cache::builder()
+///         .max_capacity(1_000)
+///         .eviction_policy(EvictionPolicy::S3Fifo)
+///         .build();
+///     fn double(n: u64) -> u64 {
+///         2 * n
+///     }
+/// }
+///
+/// assert_eq!(length("héllo"), 5);
+/// assert_eq!(length("héllo"), 5);
+/// assert_eq!(LENGTHS.cache_info().hits, 1);
+/// assert_eq!(double(21), 42);
+/// ```
+///
 /// A timed cache:
 ///
 /// ```
@@ -336,6 +393,24 @@ macro_rules! lru_cache {
                 $(let maxsize = $crate::__private::maxsize($max);)?
                 $crate::Memoize::ttl($ttl, maxsize)
             }] $($item)*);
+    };
+    (
+        $(#[$sattr:meta])* $svis:vis static $cache:ident : policy = $policy:expr $(, maxsize = $max:expr)?;
+        $($item:tt)*
+    ) => {
+        $crate::lru_cache!(@item [$(#[$sattr])* $svis static $cache]
+            [{
+                let maxsize: ::core::option::Option<usize> = ::core::option::Option::None;
+                $(let maxsize = $crate::__private::maxsize($max);)?
+                $crate::Memoize::with_policy($policy, maxsize)
+            }] $($item)*);
+    };
+    (
+        $(#[$sattr:meta])* $svis:vis static $cache:ident : cache = $built:expr;
+        $($item:tt)*
+    ) => {
+        $crate::lru_cache!(@item [$(#[$sattr])* $svis static $cache]
+            [$crate::Memoize::from_cache($built)] $($item)*);
     };
     // `async fn` returning `Result`: an `Err` is not memoized.
     (@item [$(#[$sattr:meta])* $svis:vis static $cache:ident] [$make:expr]

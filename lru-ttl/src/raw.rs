@@ -44,7 +44,17 @@ pub(crate) trait Extra {
     fn hpos(&self) -> u32;
     /// Sets the node's position in the deadline heap.
     fn set_hpos(&mut self, p: u32);
+    /// Which of the [`LISTS`] lists the node is on (always 0 unless an eviction policy uses
+    /// two queues).
+    #[inline]
+    fn list(&self) -> usize {
+        0
+    }
 }
+
+/// How many lists a slab's nodes can be threaded on: list 0 (the recency list, or an
+/// eviction policy's first queue) and list 1 (a policy's second queue).
+pub(crate) const LISTS: usize = 2;
 
 impl Extra for () {
     const TIMED: bool = false;
@@ -72,8 +82,10 @@ pub(crate) struct Node<K, V, X> {
 pub(crate) struct Raw<K, V, X> {
     nodes: Vec<Node<K, V, X>>,
     table: HashTable<u32>,
-    head: u32,
-    tail: u32,
+    /// Each list's first (most recent) node.
+    heads: [u32; LISTS],
+    /// Each list's last (least recent) node.
+    tails: [u32; LISTS],
     /// Node indices, a min-heap on their `(deadline, set order)` (timed `X` only).
     heap: Vec<u32>,
     /// The set order of the last entry set (wraps; it only orders equal deadlines).
@@ -86,8 +98,8 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         Self {
             nodes: Vec::new(),
             table: HashTable::new(),
-            head: NIL,
-            tail: NIL,
+            heads: [NIL; LISTS],
+            tails: [NIL; LISTS],
             heap: Vec::new(),
             seq: 0,
         }
@@ -135,16 +147,28 @@ impl<K, V, X: Extra> Raw<K, V, X> {
             .copied()
     }
 
-    /// Most recently used entry.
+    /// Most recently used entry (the first of list 0).
     #[inline]
     pub(crate) fn head(&self) -> u32 {
-        self.head
+        self.heads[0]
     }
 
-    /// Least recently used entry.
+    /// Least recently used entry (the last of list 0).
     #[inline]
     pub(crate) fn tail(&self) -> u32 {
-        self.tail
+        self.tails[0]
+    }
+
+    /// The first node of list `l`.
+    #[inline]
+    pub(crate) fn head_of(&self, l: usize) -> u32 {
+        self.heads[l]
+    }
+
+    /// The last node of list `l`.
+    #[inline]
+    pub(crate) fn tail_of(&self, l: usize) -> u32 {
+        self.tails[l]
     }
 
     /// The entry with the earliest deadline and that deadline (timed `X` only).
@@ -167,44 +191,83 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         self.nodes[i as usize].prev
     }
 
+    /// Takes node `i` off its list (the one its extra data names); it stays in the slab and
+    /// the table, and must be linked again before any other list operation.
     #[inline]
-    fn unlink(&mut self, i: u32) {
-        let (prev, next) = {
+    pub(crate) fn unlink(&mut self, i: u32) {
+        let (prev, next, l) = {
             let n = &self.nodes[i as usize];
-            (n.prev, n.next)
+            (n.prev, n.next, n.extra.list())
         };
         if prev == NIL {
-            self.head = next;
+            self.heads[l] = next;
         } else {
             self.nodes[prev as usize].next = next;
         }
         if next == NIL {
-            self.tail = prev;
+            self.tails[l] = prev;
         } else {
             self.nodes[next as usize].prev = prev;
         }
     }
 
+    /// Links the unlinked node `i` first on the list its extra data names.
     #[inline]
-    fn link_front(&mut self, i: u32) {
-        let old = self.head;
+    pub(crate) fn link_front(&mut self, i: u32) {
+        let l = self.nodes[i as usize].extra.list();
+        let old = self.heads[l];
         {
             let n = &mut self.nodes[i as usize];
             n.prev = NIL;
             n.next = old;
         }
         if old == NIL {
-            self.tail = i;
+            self.tails[l] = i;
         } else {
             self.nodes[old as usize].prev = i;
         }
-        self.head = i;
+        self.heads[l] = i;
+    }
+
+    /// Links the unlinked node `i` last on the list its extra data names.
+    pub(crate) fn link_back(&mut self, i: u32) {
+        let l = self.nodes[i as usize].extra.list();
+        let old = self.tails[l];
+        {
+            let n = &mut self.nodes[i as usize];
+            n.prev = old;
+            n.next = NIL;
+        }
+        if old == NIL {
+            self.heads[l] = i;
+        } else {
+            self.nodes[old as usize].next = i;
+        }
+        self.tails[l] = i;
+    }
+
+    /// Links the unlinked node `i` just before (towards the head from) the linked node `at`,
+    /// on `at`'s list (which must be the one `i`'s extra data names).
+    pub(crate) fn link_before(&mut self, i: u32, at: u32) {
+        let prev = self.nodes[at as usize].prev;
+        {
+            let n = &mut self.nodes[i as usize];
+            n.prev = prev;
+            n.next = at;
+        }
+        self.nodes[at as usize].prev = i;
+        if prev == NIL {
+            let l = self.nodes[at as usize].extra.list();
+            self.heads[l] = i;
+        } else {
+            self.nodes[prev as usize].next = i;
+        }
     }
 
     /// Makes `i` the most recently used entry.
     #[inline]
     pub(crate) fn touch(&mut self, i: u32) {
-        if self.head != i {
+        if self.heads[self.nodes[i as usize].extra.list()] != i {
             self.unlink(i);
             self.link_front(i);
         }
@@ -407,21 +470,21 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         let node = self.nodes.swap_remove(i as usize);
         if i != last {
             // The former last node now lives at `i`: patch everything that names it.
-            let (hash, prev, next, hpos) = {
+            let (hash, prev, next, hpos, l) = {
                 let n = &self.nodes[i as usize];
-                (n.hash, n.prev, n.next, n.extra.hpos())
+                (n.hash, n.prev, n.next, n.extra.hpos(), n.extra.list())
             };
             match self.table.find_mut(hash, |&j| j == last) {
                 Some(slot) => *slot = i,
                 None => unreachable!("lru-ttl: stored node missing from the table"),
             }
             if prev == NIL {
-                self.head = i;
+                self.heads[l] = i;
             } else {
                 self.nodes[prev as usize].next = i;
             }
             if next == NIL {
-                self.tail = i;
+                self.tails[l] = i;
             } else {
                 self.nodes[next as usize].prev = i;
             }
@@ -436,8 +499,8 @@ impl<K, V, X: Extra> Raw<K, V, X> {
     /// value leaves it empty (the slab's length is zeroed before elements drop).
     pub(crate) fn clear(&mut self) {
         self.table.clear();
-        self.head = NIL;
-        self.tail = NIL;
+        self.heads = [NIL; LISTS];
+        self.tails = [NIL; LISTS];
         self.heap.clear();
         self.nodes.clear();
     }
@@ -468,16 +531,19 @@ impl<K, V, X: Extra> Raw<K, V, X> {
             assert_eq!(self.table.find(h, |&j| j == i), Some(&i));
         }
         let mut count = 0;
-        let mut prev = NIL;
-        let mut i = self.head;
-        while i != NIL {
-            assert_eq!(self.nodes[i as usize].prev, prev);
-            prev = i;
-            i = self.nodes[i as usize].next;
-            count += 1;
-            assert!(count <= n);
+        for l in 0..LISTS {
+            let mut prev = NIL;
+            let mut i = self.heads[l];
+            while i != NIL {
+                assert_eq!(self.nodes[i as usize].prev, prev);
+                assert_eq!(self.nodes[i as usize].extra.list(), l);
+                prev = i;
+                i = self.nodes[i as usize].next;
+                count += 1;
+                assert!(count <= n);
+            }
+            assert_eq!(prev, self.tails[l]);
         }
-        assert_eq!(prev, self.tail);
         assert_eq!(count, n);
         if X::TIMED {
             assert_eq!(self.heap.len(), n);

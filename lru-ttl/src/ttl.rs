@@ -13,8 +13,9 @@
 //! filing one costs a single comparison.
 
 use crate::clock::{Clock, InstantClock, nanos};
+use crate::eviction::Eviction;
 use crate::policy::{Policy, Put, RemovalCause, Removed};
-use crate::raw::{Extra, MAX_ENTRIES, NIL, Raw};
+use crate::raw::{Extra, LISTS, MAX_ENTRIES, NIL, Raw};
 use crate::stats::CacheInfo;
 use hashbrown::DefaultHashBuilder;
 use std::borrow::Borrow;
@@ -47,6 +48,10 @@ pub(crate) trait Timed: Extra + Copy {
     fn set_accessed(&mut self, now: u64);
     /// The node's weight.
     fn weight(&self) -> u32;
+    /// The eviction policy's state of the node (`eviction.rs`); 0 where only LRU is used.
+    fn pol(&self) -> u32;
+    /// Sets the eviction policy's state of the node.
+    fn set_pol(&mut self, p: u32);
 }
 
 /// A `TtlCache` node's deadline, set order and place in the deadline heap.
@@ -60,7 +65,7 @@ pub(crate) struct Expiry {
 /// The deadline heap's bookkeeping of a timed node type with `deadline`, `seq` and `hpos`
 /// fields.
 macro_rules! timed_extra {
-    ($node:ty) => {
+    ($node:ty $(, $x:ident => $list:expr)?) => {
         impl Extra for $node {
             const TIMED: bool = true;
             fn heap_key(&self) -> (u64, u32) {
@@ -75,6 +80,13 @@ macro_rules! timed_extra {
             fn set_hpos(&mut self, p: u32) {
                 self.hpos = p;
             }
+            $(
+                #[inline]
+                fn list(&self) -> usize {
+                    let $x = self;
+                    $list
+                }
+            )?
         }
     };
 }
@@ -104,9 +116,14 @@ impl Timed for Expiry {
     fn weight(&self) -> u32 {
         1
     }
+    fn pol(&self) -> u32 {
+        0
+    }
+    fn set_pol(&mut self, _: u32) {}
 }
 
-/// A `Cache` node's deadline, last access, weight, set order and place in the heap.
+/// A `Cache` node's deadline, last access, weight, set order, place in the heap and
+/// eviction policy state (whose bit 31, set only by S3-FIFO, puts it on list 1).
 #[derive(Clone, Copy)]
 pub(crate) struct Meta {
     deadline: u64,
@@ -114,9 +131,10 @@ pub(crate) struct Meta {
     weight: u32,
     seq: u32,
     hpos: u32,
+    pol: u32,
 }
 
-timed_extra!(Meta);
+timed_extra!(Meta, m => (m.pol >> 31) as usize);
 
 impl Timed for Meta {
     const IDLE: bool = true;
@@ -128,6 +146,7 @@ impl Timed for Meta {
             weight,
             seq: 0,
             hpos: NIL,
+            pol: 0,
         }
     }
     fn reset(&mut self, deadline: u64, now: u64, weight: u32) {
@@ -147,6 +166,12 @@ impl Timed for Meta {
     fn weight(&self) -> u32 {
         self.weight
     }
+    fn pol(&self) -> u32 {
+        self.pol
+    }
+    fn set_pol(&mut self, p: u32) {
+        self.pol = p;
+    }
 }
 
 /// The hash-level timed cache: entries expire by a time to live (a default, or their own),
@@ -163,6 +188,11 @@ pub(crate) struct TtlCore<K, V, C, X = Expiry> {
     pub(crate) ttl: u64,
     /// The time to idle ([`NEVER`]: none; kept only when `X::IDLE`).
     tti: u64,
+    /// Whether any entry can expire (a ttl, a tti, or an entry's own ttl was given): if not,
+    /// the clock is not read and every time is 0.
+    clocked: bool,
+    /// The eviction policy and its order (LRU for `TtlCache`).
+    pub(crate) eviction: Eviction,
     clock: C,
     hits: u64,
     misses: u64,
@@ -211,10 +241,18 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
             total: 0,
             ttl,
             tti: if X::IDLE { tti } else { NEVER },
+            clocked: ttl != NEVER || (X::IDLE && tti != NEVER),
+            eviction: Eviction::Lru,
             clock,
             hits: 0,
             misses: 0,
         }
+    }
+
+    /// The same core with another eviction policy.
+    pub(crate) fn with_eviction(mut self, eviction: Eviction) -> Self {
+        self.eviction = eviction;
+        self
     }
 
     /// A core bounded by `cap` entries whose entries live `ttl`.
@@ -229,7 +267,11 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
 
     #[inline]
     pub(crate) fn now(&self) -> u64 {
-        nanos(self.clock.now())
+        if self.clocked {
+            nanos(self.clock.now())
+        } else {
+            0
+        }
     }
 
     /// Whether node `i` has expired at `now`, by its time to live or its time to idle.
@@ -240,7 +282,10 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
     }
 
     fn remove_node(&mut self, i: u32) -> (K, V) {
+        self.eviction.removing(&self.raw, i);
+        let last = self.raw.slab_len() - 1;
         let n = self.raw.remove_at(i);
+        self.eviction.moved(&self.raw, i, last);
         self.total -= u64::from(n.extra.weight());
         (n.key, n.value)
     }
@@ -253,8 +298,11 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
         {
             return Some(i);
         }
+        // Under LRU the last entry has been idle longest; other policies find idle ones
+        // when they meet them, or purge.
         let t = self.raw.tail();
-        (X::IDLE && self.tti != NEVER && t != NIL && self.expired(t, now)).then_some(t)
+        (X::IDLE && self.tti != NEVER && self.eviction.is_lru() && t != NIL && self.expired(t, now))
+            .then_some(t)
     }
 
     /// Removes one expired entry, if any, onto `out`: called on every insertion, so expired
@@ -267,11 +315,14 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
     }
 
     /// The entry to evict to make room and why: an expired one if there is any, else the
-    /// least recently used.
-    fn victim(&self, now: u64) -> (u32, RemovalCause) {
+    /// eviction policy's choice (the least recently used by default).
+    fn victim(&mut self, now: u64) -> (u32, RemovalCause) {
         match self.first_expired(now) {
             Some(i) => (i, RemovalCause::Expired),
-            None => (self.raw.tail(), RemovalCause::Capacity),
+            None => (
+                self.eviction.victim(&mut self.raw, self.max),
+                RemovalCause::Capacity,
+            ),
         }
     }
 
@@ -295,7 +346,7 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
             return None;
         }
         self.hits += 1;
-        self.raw.touch(i);
+        self.eviction.hit(&mut self.raw, i);
         if X::IDLE {
             self.raw.node_mut(i).extra.set_accessed(now);
         }
@@ -334,10 +385,13 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
         if !self.storable(ttl, w) {
             return (None, Put::Rejected(key, value));
         }
+        if ttl != self.ttl {
+            self.clocked = true;
+        }
         let now = self.now();
         self.purge_one(now, out);
         let extra = X::new(now.saturating_add(ttl), now, weight);
-        if !X::WEIGHTED && self.raw.len() as u64 >= self.max {
+        if !X::WEIGHTED && self.raw.len() as u64 >= self.max && self.eviction.reuses_slot() {
             // Full: the victim's slot takes the new entry.
             let (victim, cause) = self.victim(now);
             let (k, v) = self.raw.replace_at(victim, hash, key, value, extra);
@@ -357,6 +411,7 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
         };
         let i = self.raw.push(hash, key, value, extra, limit);
         self.total += w;
+        self.eviction.inserted(&mut self.raw, i);
         (Some(i), Put::Stored)
     }
 
@@ -372,7 +427,7 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
     where
         K: Eq,
     {
-        let Some(i) = self.raw.find(hash, &key) else {
+        let Some(mut i) = self.raw.find(hash, &key) else {
             return self.put_absent(hash, key, value, weight, ttl, out).1;
         };
         if self.expired(i, self.now()) {
@@ -389,13 +444,40 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
             out.push(k, v, RemovalCause::Replaced);
             return Put::Rejected(key, value);
         }
+        if ttl != self.ttl {
+            self.clocked = true;
+        }
         let now = self.now();
         let old_w = u64::from(self.raw.node(i).extra.weight());
+        if self.eviction.evicts_before_update() {
+            // As cachetools: make room with the key where it is; if the policy gives up the
+            // key itself, its old value leaves and the new one is stored afresh.
+            while self.total - old_w + w > self.max {
+                let (victim, cause) = self.victim(now);
+                if victim == i {
+                    let (old_key, old) = self.remove_node(i);
+                    let ttl = Some(Duration::from_nanos(ttl));
+                    match self.put_absent(hash, key, value, weight, ttl, out).1 {
+                        Put::Stored | Put::Replaced(..) => {}
+                        Put::Evicted(k, v, cause) => out.push(k, v, cause),
+                        Put::Rejected(k, v) => out.push(k, v, RemovalCause::Replaced),
+                    }
+                    return Put::Replaced(old_key, old);
+                }
+                let last = self.raw.slab_len() - 1;
+                let (k, v) = self.remove_node(victim);
+                out.push(k, v, cause);
+                if i == last {
+                    i = victim;
+                }
+            }
+        }
         let n = self.raw.node_mut(i);
         n.extra.reset(now.saturating_add(ttl), now, weight);
         let old = std::mem::replace(&mut n.value, value);
         self.total = self.total - old_w + w;
-        self.raw.touch(i);
+        self.eviction.reweigh(&self.raw, i, old_w as u32, weight);
+        self.eviction.updated(&mut self.raw, i);
         self.raw.deadline_changed(i);
         // A heavier value may push others out (never this one: it is the most recent and
         // fits alone).
@@ -527,6 +609,8 @@ impl<K, V, C: Clock + Clone, X: Timed> Policy for TtlCore<K, V, C, X> {
             total: 0,
             ttl: self.ttl,
             tti: self.tti,
+            clocked: self.clocked,
+            eviction: self.eviction.fresh(),
             clock: self.clock.clone(),
             hits: 0,
             misses: 0,
@@ -567,18 +651,20 @@ impl<K, V, C: Clock + Clone, X: Timed> Policy for TtlCore<K, V, C, X> {
 
     fn for_each(&self, f: &mut dyn FnMut(&K, &V)) {
         let now = self.now();
-        let mut i = self.raw.head();
-        while i != NIL {
-            if !self.expired(i, now) {
-                let n = self.raw.node(i);
-                f(&n.key, &n.value);
+        for l in 0..LISTS {
+            let mut i = self.raw.head_of(l);
+            while i != NIL {
+                if !self.expired(i, now) {
+                    let n = self.raw.node(i);
+                    f(&n.key, &n.value);
+                }
+                i = self.raw.next_of(i);
             }
-            i = self.raw.next_of(i);
         }
     }
 
     fn heap_bytes(&self) -> usize {
-        self.raw.heap_bytes()
+        self.raw.heap_bytes() + self.eviction.heap_bytes()
     }
 }
 
