@@ -166,13 +166,13 @@ impl Eviction {
         }
     }
 
-    /// Node `i` was just pushed (first on list 0).
+    /// Node `i` was just pushed (first on list 0) into a core bounded by `max`.
     #[inline]
-    pub(crate) fn inserted<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32) {
+    pub(crate) fn inserted<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32, max: u64) {
         match self {
             Eviction::Lru | Eviction::Fifo | Eviction::Random { .. } => {}
             Eviction::Lfu(l) => l.insert(raw, i),
-            Eviction::S3(s) => s.insert(raw, i),
+            Eviction::S3(s) => s.insert(raw, i, max),
         }
     }
 
@@ -222,7 +222,7 @@ impl Eviction {
         }
     }
 
-    /// Node `i`, on S3-FIFO's small queue, changes weight from `old` to `new`.
+    /// Node `i` changes weight from `old` to `new`.
     #[inline]
     pub(crate) fn reweigh<K, V, X: Timed>(
         &mut self,
@@ -231,10 +231,13 @@ impl Eviction {
         old: u32,
         new: u32,
     ) {
-        if let Eviction::S3(s) = self
-            && raw.node(i).extra.list() == 0
-        {
-            s.small = s.small - u64::from(old) + u64::from(new);
+        if let Eviction::S3(s) = self {
+            let queue = if raw.node(i).extra.list() == 0 {
+                &mut s.small
+            } else {
+                &mut s.main
+            };
+            *queue = *queue - u64::from(old) + u64::from(new);
         }
     }
 
@@ -255,13 +258,15 @@ impl Eviction {
         match self {
             Eviction::Lfu(l) => l.check(raw),
             Eviction::S3(s) => {
-                let mut small = 0;
-                let mut i = raw.head_of(0);
-                while i != NIL {
-                    small += u64::from(raw.node(i).extra.weight());
-                    i = raw.next_of(i);
+                for (l, want) in [(0, s.small), (1, s.main)] {
+                    let mut weight = 0;
+                    let mut i = raw.head_of(l);
+                    while i != NIL {
+                        weight += u64::from(raw.node(i).extra.weight());
+                        i = raw.next_of(i);
+                    }
+                    assert_eq!(weight, want, "S3-FIFO queue {l}'s weight");
                 }
-                assert_eq!(small, s.small, "S3-FIFO small-queue weight");
             }
             _ => {}
         }
@@ -409,7 +414,8 @@ const S3_MAX_COUNT: u32 = 3;
 pub(crate) const S3_MAIN: u32 = 1 << 31;
 
 /// S3-FIFO: new entries go on the small queue (list 0) unless their key's hash is on the
-/// ghost list, in which case they go on the main queue (list 1). Hits only count uses (up
+/// ghost list, or the main queue (list 1) is below its share of the bound (a cache filling
+/// up), in which case they go on the main queue. Hits only count uses (up
 /// to [`S3_MAX_COUNT`]). To evict: while the small queue holds at least a tenth of the
 /// bound, its last entry leaves if it was never used (its hash goes on the ghost list), or
 /// else moves to the main queue; otherwise the main queue's last entry leaves if its count
@@ -418,6 +424,8 @@ pub(crate) const S3_MAIN: u32 = 1 << 31;
 pub(crate) struct S3 {
     /// The weight on the small queue.
     small: u64,
+    /// The weight on the main queue.
+    main: u64,
     ghost: Ghost,
 }
 
@@ -430,10 +438,13 @@ impl S3 {
         }
     }
 
-    fn insert<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32) {
+    fn insert<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32, max: u64) {
         let hash = raw.node(i).hash;
+        let w = u64::from(raw.node(i).extra.weight());
         self.ghost.cap = raw.len();
-        if self.ghost.take(hash) {
+        let main_room = (self.main + w) * 10 <= max * (10 - S3_SMALL_TENTHS);
+        if self.ghost.take(hash) || main_room {
+            self.main += w;
             raw.unlink(i);
             raw.node_mut(i).extra.set_pol(S3_MAIN);
             raw.link_front(i);
@@ -446,6 +457,8 @@ impl S3 {
         let x = &raw.node(i).extra;
         if x.pol() & S3_MAIN == 0 {
             self.small -= u64::from(x.weight());
+        } else {
+            self.main -= u64::from(x.weight());
         }
     }
 
@@ -463,6 +476,7 @@ impl S3 {
                 }
                 // Used since it arrived: to the main queue, its count spent.
                 self.small -= u64::from(x.weight());
+                self.main += u64::from(x.weight());
                 raw.unlink(s);
                 raw.node_mut(s).extra.set_pol(S3_MAIN);
                 raw.link_front(s);

@@ -5,10 +5,12 @@
 //! Invariants (checked by `check` in tests):
 //! - `nodes` holds exactly the stored entries; `table` holds each index
 //!   `0..nodes.len()` once, filed under that node's stored `hash`.
-//! - The recency list runs `head` (most recent) to `tail` (least recent) through
-//!   `next`, and back through `prev`; it holds every node once.
+//! - Each node is on one of two lists (the one its extra data names: list 0, the recency
+//!   list, unless an eviction policy uses a second queue); a list runs from `heads[l]`
+//!   (most recent) to `tails[l]` (least recent) through `next`, and back through `prev`.
 //! - When the extra data `X` is timed (TTL caches), `heap` is a binary min-heap of
-//!   node indices on `(deadline, set order)` holding every node once, and each node's
+//!   node indices on `(deadline, set order)` holding every node that can expire once
+//!   (one whose deadline is never has position `NIL`), and each node's
 //!   extra data holds its deadline, set order and position there: the earliest
 //!   deadline is `heap[0]` (of equal deadlines, the one set first), whatever order the
 //!   entries were set in (per-entry ttls included), and a deadline changes in
@@ -318,9 +320,19 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         self.nodes[i as usize].extra.set_seq(self.seq);
     }
 
-    /// Files node `i`, just set, in the deadline heap.
+    /// Whether node `i`'s deadline is "never" (such nodes stay out of the heap).
+    #[inline]
+    fn never(&self, i: u32) -> bool {
+        self.nodes[i as usize].extra.heap_key().0 == u64::MAX
+    }
+
+    /// Files node `i`, just set, in the deadline heap (unless it never expires).
     fn heap_push(&mut self, i: u32) {
         if !X::TIMED {
+            return;
+        }
+        if self.never(i) {
+            self.nodes[i as usize].extra.set_hpos(NIL);
             return;
         }
         self.stamp(i);
@@ -328,29 +340,41 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         self.heap_fix(self.heap.len() - 1, i);
     }
 
-    /// Takes node `i` out of the deadline heap.
+    /// Takes node `i` out of the deadline heap, if it is there.
     fn heap_remove(&mut self, i: u32) {
         if !X::TIMED {
             return;
         }
-        let p = self.nodes[i as usize].extra.hpos() as usize;
+        let p = self.nodes[i as usize].extra.hpos();
+        if p == NIL {
+            return;
+        }
+        self.nodes[i as usize].extra.set_hpos(NIL);
         let last = self
             .heap
             .pop()
             .expect("lru-ttl: a timed node outside the heap");
-        if p < self.heap.len() {
-            self.heap_fix(p, last);
+        if (p as usize) < self.heap.len() {
+            self.heap_fix(p as usize, last);
         }
     }
 
-    /// Re-files node `i` after it was set again (a new deadline and set order).
+    /// Re-files node `i` after it was set again (a new deadline and set order): into the
+    /// heap, out of it (a deadline of never), or to its new place there.
     pub(crate) fn deadline_changed(&mut self, i: u32) {
         if !X::TIMED {
             return;
         }
-        self.stamp(i);
-        let p = self.nodes[i as usize].extra.hpos() as usize;
-        self.heap_fix(p, i);
+        let p = self.nodes[i as usize].extra.hpos();
+        match (p == NIL, self.never(i)) {
+            (true, true) => {}
+            (true, false) => self.heap_push(i),
+            (false, true) => self.heap_remove(i),
+            (false, false) => {
+                self.stamp(i);
+                self.heap_fix(p as usize, i);
+            }
+        }
     }
 
     /// Stores a new entry (its key must not be stored) as the most recent one and
@@ -488,7 +512,7 @@ impl<K, V, X: Extra> Raw<K, V, X> {
             } else {
                 self.nodes[next as usize].prev = i;
             }
-            if X::TIMED {
+            if X::TIMED && hpos != NIL {
                 self.heap[hpos as usize] = i;
             }
         }
@@ -546,7 +570,13 @@ impl<K, V, X: Extra> Raw<K, V, X> {
         }
         assert_eq!(count, n);
         if X::TIMED {
-            assert_eq!(self.heap.len(), n);
+            let finite = (0..n as u32).filter(|&i| !self.never(i)).count();
+            assert_eq!(self.heap.len(), finite);
+            for i in 0..n as u32 {
+                if self.never(i) {
+                    assert_eq!(self.nodes[i as usize].extra.hpos(), NIL);
+                }
+            }
             let key = |i: u32| self.nodes[i as usize].extra.heap_key();
             for (p, &i) in self.heap.iter().enumerate() {
                 assert_eq!(self.nodes[i as usize].extra.hpos() as usize, p);

@@ -411,7 +411,7 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
         };
         let i = self.raw.push(hash, key, value, extra, limit);
         self.total += w;
-        self.eviction.inserted(&mut self.raw, i);
+        self.eviction.inserted(&mut self.raw, i, self.max);
         (Some(i), Put::Stored)
     }
 

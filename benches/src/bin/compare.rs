@@ -9,7 +9,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use benches::compare::machine::Machine;
 use benches::compare::output::{Report, markdown, utc_stamp, write_all};
-use benches::compare::{Component, ComponentResult, Mode, Settings, measure, rounds_of, workloads};
+use benches::compare::{
+    Component, ComponentResult, Mode, Settings, measure, policy, rounds_of, workloads,
+};
 use clap::Parser;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -97,12 +99,19 @@ fn main() {
                 }
             }
         }
+        let curves = if component == Component::Policy {
+            bar.set_message("hit-ratio curves");
+            policy::curves(&settings)
+        } else {
+            Vec::new()
+        };
         bar.finish_with_message("done");
         results.push(ComponentResult {
             component,
             title: component.title().to_owned(),
             workloads: done,
             note,
+            curves,
         });
     }
     let report = Report {

@@ -12,6 +12,8 @@
 //! - [`alloc`]: whole programs, one binary per global allocator (`src/bin/alloc_*.rs`).
 //! - [`lru`]: single-threaded LRU caches replaying the traces in `../shared/traces/`, and Zipf.
 //! - [`shared`]: thread-safe caches on Zipf traffic at several thread counts.
+//! - [`policy`]: eviction policies' hit ratios and speed on the traces and Zipf, and the
+//!   hit-ratio curves.
 //! - [`weak`]: weak-value caches.
 //! - [`pool`]: object pools.
 
@@ -19,6 +21,7 @@ pub mod alloc;
 pub mod lru;
 pub mod machine;
 pub mod output;
+pub mod policy;
 pub mod pool;
 pub mod shared;
 pub mod weak;
@@ -81,6 +84,8 @@ pub enum Component {
     Lru,
     /// `lru-ttl`'s thread-safe caches.
     Shared,
+    /// `lru-ttl`'s eviction policies.
+    Policy,
     /// `weakref-cache`.
     Weak,
     /// `recycle-pool`.
@@ -89,10 +94,11 @@ pub enum Component {
 
 impl Component {
     /// Every component, in the order the command runs them.
-    pub const ALL: [Component; 5] = [
+    pub const ALL: [Component; 6] = [
         Component::Alloc,
         Component::Lru,
         Component::Shared,
+        Component::Policy,
         Component::Weak,
         Component::Pool,
     ];
@@ -107,6 +113,7 @@ impl Component {
             Component::Alloc => "alloc",
             Component::Lru => "lru",
             Component::Shared => "shared",
+            Component::Policy => "policy",
             Component::Weak => "weak",
             Component::Pool => "pool",
         }
@@ -118,6 +125,7 @@ impl Component {
             Component::Alloc => "Global allocators, whole programs",
             Component::Lru => "Single-threaded LRU caches",
             Component::Shared => "Thread-safe caches",
+            Component::Policy => "Eviction policies: miss ratio (ranked) and time",
             Component::Weak => "Weak-value caches",
             Component::Pool => "Object pools",
         }
@@ -274,6 +282,9 @@ pub struct ComponentResult {
     pub workloads: Vec<WorkloadResult>,
     /// A note (for example: the traces were not found).
     pub note: Option<String>,
+    /// Hit ratio against capacity (eviction policies only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub curves: Vec<policy::Curve>,
 }
 
 /// The median of `values` (the mean of the middle two for an even count); 0 when empty.
@@ -425,6 +436,7 @@ pub fn workloads(component: Component, settings: &Settings) -> (Vec<Workload>, O
         Component::Alloc => alloc::workloads(settings),
         Component::Lru => lru::workloads(settings),
         Component::Shared => (shared::workloads(settings), None),
+        Component::Policy => policy::workloads(settings),
         Component::Weak => (weak::workloads(settings), None),
         Component::Pool => (pool::workloads(settings), None),
     }

@@ -8,6 +8,7 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use super::machine::Machine;
+use super::policy::Curve;
 use super::{ComponentResult, ContenderResult, Settings, WorkloadResult};
 
 /// Everything one run of the command measured.
@@ -150,7 +151,87 @@ pub fn component_markdown(c: &ComponentResult) -> String {
         }
         out.push('\n');
     }
+    for curve in &c.curves {
+        out.push_str(&curve_markdown(curve));
+    }
     out
+}
+
+/// A hit-ratio curve as a table: a row per contender, a column per capacity.
+fn curve_markdown(curve: &Curve) -> String {
+    let mut out = String::new();
+    let Some((_, first)) = curve.series.first() else {
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "**Hit ratio against capacity, {}**
+",
+        curve.name
+    );
+    let caps: Vec<String> = first.iter().map(|(c, _)| c.to_string()).collect();
+    let _ = writeln!(out, "| contender | {} |", caps.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(caps.len()));
+    for (name, points) in &curve.series {
+        let cells: Vec<String> = points.iter().map(|(_, r)| format!("{r:.3}")).collect();
+        let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+    }
+    out.push('\n');
+    out
+}
+
+/// Writes the hit-ratio curves of a component, one panel per key stream: hit ratio against
+/// capacity (logarithmic), a line per contender.
+pub fn curves_chart(curves: &[Curve], path: &Path) -> Result<(), String> {
+    if curves.is_empty() {
+        return Ok(());
+    }
+    let err = |e: &dyn std::fmt::Display| format!("chart {}: {e}", path.display());
+    let cols = curves.len().min(3);
+    let rows = curves.len().div_ceil(cols);
+    let root = SVGBackend::new(path, (420 * cols as u32, 340 * rows as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    for (curve, area) in curves.iter().zip(root.split_evenly((rows, cols))) {
+        let caps = curve
+            .series
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|&(c, _)| c));
+        let (lo, hi) = caps.fold((usize::MAX, 1), |(lo, hi), c| (lo.min(c), hi.max(c)));
+        let mut chart = ChartBuilder::on(&area)
+            .caption(format!("hit ratio, {}", curve.name), ("sans-serif", 15))
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d((lo.max(1) as f64..hi as f64).log_scale(), 0f64..1f64)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("capacity")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (j, (name, points)) in curve.series.iter().enumerate() {
+            let color = Palette99::pick(j).to_rgba();
+            let line = points.iter().map(|&(c, r)| (c as f64, r));
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(2)))
+                .map_err(|e| err(&e))?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 10))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
 }
 
 /// The whole report as Markdown: the machine, the command, then a table per component, with
@@ -348,6 +429,10 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<(), String> {
     std::fs::write(dir.join("results.md"), markdown(report)).map_err(|e| e.to_string())?;
     for c in &report.components {
         chart(c, &dir.join(format!("{}.svg", c.component.name())))?;
+        curves_chart(
+            &c.curves,
+            &dir.join(format!("{}-curves.svg", c.component.name())),
+        )?;
     }
     Ok(())
 }

@@ -12,8 +12,8 @@ use crate::zipf::{YCSB_THETA, Zipf};
 
 const KEYS: u64 = 1_000_000;
 
-/// A shared cache under test.
-trait SharedDriver: Send + Sync + 'static {
+/// A shared cache under test (also the driver of [`super::policy`]).
+pub(super) trait SharedDriver: Send + Sync + 'static {
     const NAME: &'static str;
     const OURS: bool = false;
     fn new(capacity: usize, ttl: Option<Duration>) -> Self;
@@ -52,7 +52,7 @@ mod ours {
     }
 }
 
-mod moka_sync {
+pub(super) mod moka_sync {
     use super::*;
 
     pub struct Moka(moka::sync::Cache<u64, u64>);
@@ -81,7 +81,7 @@ mod moka_sync {
     }
 }
 
-mod quick {
+pub(super) mod quick {
     use super::*;
 
     pub struct Quick(quick_cache::sync::Cache<u64, u64>);
