@@ -39,8 +39,12 @@
 //! (`parking_lot::Mutex`, via `sync.rs`) around one single-threaded core, picked by bits of
 //! the key's hash: the LRU core for a plain cache ([`SyncLruCache`], `Cache::new`), the
 //! timed core (nodes that also keep their last access and weight) once the builder is
-//! given a time to live, a time to idle, a per-entry expiry or a weigher. One shard gives
-//! an exact global LRU; more shards give an exact LRU per shard. Values are returned by
+//! given a time to live, a time to idle, a per-entry expiry, a weigher or an
+//! [`EvictionPolicy`] other than LRU. The timed core asks its policy (`eviction.rs`, with a
+//! table of what each does on a hit, an update and an eviction) which live entry to give up;
+//! the policies keep their order on the slab's two lists and a word of state per node.
+//! One shard gives an exact global LRU (or an exact FIFO, LFU or random-replacement cache,
+//! as cachetools'); more shards give one per shard. Values are returned by
 //! clone. Every entry an operation removes comes back from the core with its
 //! [`RemovalCause`]; the eviction listener sees it and it is dropped after the shard lock
 //! is released. No user code runs while a shard lock is held, except `Eq` and `Clone` of
