@@ -11,7 +11,8 @@
 //! | FIFO | 0: insertion | - | - | to front | last of 0 |
 //! | Random | 0 (unused) | - | - | - | slab index from the choice |
 //! | LFU | 0: by use count, then entry into that count | bucket | next bucket | next bucket | last of 0 |
-//! | S3-FIFO | 0: small, 1: main | queue bit 31, use count (0..=3) | count + 1 | count + 1 | see [`S3`] |
+//! | S3-FIFO | 0: small, 1: main | list, use count (0..=3) | count + 1 | count + 1 | see [`S3`] |
+//! | W-TinyLFU | 0: window, 1: probation, 2: protected (each LRU) | list | sketch + 1; to front (probation: to protected) | as a hit | see [`TinyLfu`] |
 //!
 //! Random picks a slab index, and the slab appends new entries and fills a hole with its
 //! last entry: the order in which cachetools' `RRCache` lists keys for its `choice`.
@@ -32,6 +33,7 @@ use std::sync::Arc;
 /// | [`Lfu`](Self::Lfu) | the least often read or set; of equal counts, the one that reached its count first | `cachetools.LFUCache` |
 /// | [`Random`](Self::Random) | one at random, or as [`random_choice`](crate::CacheBuilder::random_choice) picks | `cachetools.RRCache` |
 /// | [`S3Fifo`](Self::S3Fifo) | a new entry not read again soon, else one that stopped being read: scan resistant, frequency aware | S3-FIFO (Yang et al., SOSP 2023) |
+/// | [`TinyLfu`](Self::TinyLfu) | of the oldest new entry and the main part's least recent one, the one asked for less often lately | W-TinyLFU (Einziger et al.), as moka and Caffeine |
 ///
 /// With one shard, the first four behave exactly as their cachetools counterparts, step
 /// by step. S3-FIFO gives the best hit ratio of these on most traffic (see the crate's
@@ -68,6 +70,10 @@ pub enum EvictionPolicy {
     /// S3-FIFO: a small FIFO queue for new entries, a main one for those read again, and
     /// a ghost list of recently evicted new keys.
     S3Fifo,
+    /// W-TinyLFU: a small LRU window for new entries and a main segmented LRU, with a
+    /// sketch of how often keys were asked for deciding whether the window's oldest entry
+    /// may take the place of the main part's, as moka and Caffeine do.
+    TinyLfu,
 }
 
 /// A user's choice of random victim: given the number of entries, an index below it.
@@ -80,6 +86,7 @@ pub(crate) enum Eviction {
     Random { rng: u64, choice: Option<Choice> },
     Lfu(Lfu),
     S3(S3),
+    TinyLfu(TinyLfu),
 }
 
 impl fmt::Debug for Eviction {
@@ -90,6 +97,7 @@ impl fmt::Debug for Eviction {
             Eviction::Random { .. } => "Random",
             Eviction::Lfu(_) => "Lfu",
             Eviction::S3(_) => "S3Fifo",
+            Eviction::TinyLfu(_) => "TinyLfu",
         })
     }
 }
@@ -106,6 +114,7 @@ impl Eviction {
             },
             EvictionPolicy::Lfu => Eviction::Lfu(Lfu::default()),
             EvictionPolicy::S3Fifo => Eviction::S3(S3::default()),
+            EvictionPolicy::TinyLfu => Eviction::TinyLfu(TinyLfu::default()),
         }
     }
 
@@ -120,6 +129,7 @@ impl Eviction {
             },
             Eviction::Lfu(_) => Eviction::Lfu(Lfu::default()),
             Eviction::S3(_) => Eviction::S3(S3::default()),
+            Eviction::TinyLfu(_) => Eviction::TinyLfu(TinyLfu::default()),
         }
     }
 
@@ -152,6 +162,15 @@ impl Eviction {
             Eviction::Fifo | Eviction::Random { .. } => {}
             Eviction::Lfu(l) => l.bump(raw, i),
             Eviction::S3(_) => S3::bump(raw, i),
+            Eviction::TinyLfu(t) => t.hit(raw, i),
+        }
+    }
+
+    /// A lookup of `hash` found nothing (a frequency-aware policy counts it).
+    #[inline]
+    pub(crate) fn missed(&mut self, hash: u64) {
+        if let Eviction::TinyLfu(t) = self {
+            t.sketch.add(hash);
         }
     }
 
@@ -163,6 +182,7 @@ impl Eviction {
             Eviction::Random { .. } => {}
             Eviction::Lfu(l) => l.bump(raw, i),
             Eviction::S3(_) => S3::bump(raw, i),
+            Eviction::TinyLfu(t) => t.hit(raw, i),
         }
     }
 
@@ -173,6 +193,7 @@ impl Eviction {
             Eviction::Lru | Eviction::Fifo | Eviction::Random { .. } => {}
             Eviction::Lfu(l) => l.insert(raw, i),
             Eviction::S3(s) => s.insert(raw, i, max),
+            Eviction::TinyLfu(t) => t.insert(raw, i, max),
         }
     }
 
@@ -198,6 +219,7 @@ impl Eviction {
                 pick.min(n - 1) as u32
             }
             Eviction::S3(s) => s.victim(raw, max),
+            Eviction::TinyLfu(t) => t.victim(raw, max),
         }
     }
 
@@ -208,6 +230,7 @@ impl Eviction {
             Eviction::Lru | Eviction::Fifo | Eviction::Random { .. } => {}
             Eviction::Lfu(l) => l.detach(raw, i),
             Eviction::S3(s) => s.removing(raw, i),
+            Eviction::TinyLfu(t) => t.removing(raw, i),
         }
     }
 
@@ -231,14 +254,15 @@ impl Eviction {
         old: u32,
         new: u32,
     ) {
-        if let Eviction::S3(s) = self {
-            let queue = if raw.node(i).extra.list() == 0 {
-                &mut s.small
-            } else {
-                &mut s.main
-            };
-            *queue = *queue - u64::from(old) + u64::from(new);
-        }
+        let l = raw.node(i).extra.list();
+        let queue = match self {
+            Eviction::S3(s) if l == 0 => &mut s.small,
+            Eviction::S3(s) => &mut s.main,
+            Eviction::TinyLfu(t) if l == 0 => &mut t.window,
+            Eviction::TinyLfu(t) if l == 2 => &mut t.protected,
+            _ => return,
+        };
+        *queue = *queue - u64::from(old) + u64::from(new);
     }
 
     /// Heap bytes of the policy's own structures.
@@ -248,6 +272,7 @@ impl Eviction {
                 l.buckets.capacity() * std::mem::size_of::<Bucket>() + l.free.capacity() * 4
             }
             Eviction::S3(s) => s.ghost.heap_bytes(),
+            Eviction::TinyLfu(t) => t.sketch.counters.capacity(),
             _ => 0,
         }
     }
@@ -266,6 +291,17 @@ impl Eviction {
                         i = raw.next_of(i);
                     }
                     assert_eq!(weight, want, "S3-FIFO queue {l}'s weight");
+                }
+            }
+            Eviction::TinyLfu(t) => {
+                for (l, want) in [(0, t.window), (2, t.protected)] {
+                    let mut weight = 0;
+                    let mut i = raw.head_of(l);
+                    while i != NIL {
+                        weight += u64::from(raw.node(i).extra.weight());
+                        i = raw.next_of(i);
+                    }
+                    assert_eq!(weight, want, "TinyLFU list {l}'s weight");
                 }
             }
             _ => {}
@@ -295,6 +331,10 @@ pub(crate) struct Lfu {
 
 impl Lfu {
     fn new_bucket(&mut self, count: u64, node: u32) -> u32 {
+        assert!(
+            self.buckets.len() < (1 << LIST_SHIFT) - 1,
+            "lru-ttl: an LFU shard holds over 2^30 entries"
+        );
         let b = Bucket {
             count,
             head: node,
@@ -406,12 +446,16 @@ impl Lfu {
     }
 }
 
+/// The bits of node state from this one up name the node's list (`Extra::list`); the
+/// policies keep their own state below it.
+pub(crate) const LIST_SHIFT: u32 = 30;
+
 /// S3-FIFO's tunables: the small queue's share of the bound, in tenths.
 const S3_SMALL_TENTHS: u64 = 1;
 /// The most a use count goes up to.
 const S3_MAX_COUNT: u32 = 3;
-/// The bit of node state that says "on the main queue" (list 1).
-pub(crate) const S3_MAIN: u32 = 1 << 31;
+/// The node state of an S3-FIFO entry on the main queue (list 1), with a count of 0.
+pub(crate) const S3_MAIN: u32 = 1 << LIST_SHIFT;
 
 /// S3-FIFO: new entries go on the small queue (list 0) unless their key's hash is on the
 /// ghost list, or the main queue (list 1) is below its share of the bound (a cache filling
@@ -494,6 +538,171 @@ impl S3 {
     }
 }
 
+/// W-TinyLFU's tunables: the window's share of the bound, in hundredths; the protected
+/// segment's share of the rest, in hundredths.
+const TINY_WINDOW_PERCENT: u64 = 1;
+const TINY_PROTECTED_PERCENT: u64 = 80;
+
+/// W-TinyLFU: new entries enter the window (list 0, LRU). When the window is full, its
+/// oldest entry is a candidate for the main part, whose victim is the least recent entry
+/// of probation (list 1), or of protected (list 2) if probation is empty: the one of the
+/// two that the [`Sketch`] says was asked for less often leaves (the candidate on a tie).
+/// A hit in probation moves the entry to protected, whose least recent entries go back to
+/// probation when it exceeds its share.
+#[derive(Default)]
+pub(crate) struct TinyLfu {
+    /// The weight in the window.
+    window: u64,
+    /// The weight in protected.
+    protected: u64,
+    sketch: Sketch,
+}
+
+impl TinyLfu {
+    fn set_list<K, V, X: Timed>(raw: &mut Raw<K, V, X>, i: u32, l: u32) {
+        raw.unlink(i);
+        raw.node_mut(i).extra.set_pol(l << LIST_SHIFT);
+        raw.link_front(i);
+    }
+
+    fn hit<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32) {
+        self.sketch.add(raw.node(i).hash);
+        if raw.node(i).extra.list() == 1 {
+            self.protected += u64::from(raw.node(i).extra.weight());
+            Self::set_list(raw, i, 2);
+        } else {
+            raw.touch(i);
+        }
+    }
+
+    fn insert<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32, max: u64) {
+        // Only lookups count in the sketch: a miss counted, then its insertion counted
+        // again, would let every new key outweigh the main part's steady ones.
+        self.sketch.fit(max);
+        self.window += u64::from(raw.node(i).extra.weight());
+        // The window keeps to its share (its oldest entries enter probation unopposed while
+        // the cache fills), and protected to its share of the main part.
+        let window_max = Self::window_max(max);
+        while self.window > window_max {
+            let t = raw.tail_of(0);
+            if t == i {
+                break;
+            }
+            self.window -= u64::from(raw.node(t).extra.weight());
+            Self::set_list(raw, t, 1);
+        }
+        let main = max - window_max;
+        while self.protected * 100 > main * TINY_PROTECTED_PERCENT {
+            let t = raw.tail_of(2);
+            self.protected -= u64::from(raw.node(t).extra.weight());
+            Self::set_list(raw, t, 1);
+        }
+    }
+
+    fn window_max(max: u64) -> u64 {
+        (max * TINY_WINDOW_PERCENT / 100).max(1)
+    }
+
+    fn removing<K, V, X: Timed>(&mut self, raw: &Raw<K, V, X>, i: u32) {
+        let x = &raw.node(i).extra;
+        match x.list() {
+            0 => self.window -= u64::from(x.weight()),
+            2 => self.protected -= u64::from(x.weight()),
+            _ => {}
+        }
+    }
+
+    fn victim<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, max: u64) -> u32 {
+        loop {
+            let main_victim = match raw.tail_of(1) {
+                NIL => raw.tail_of(2),
+                v => v,
+            };
+            let candidate = raw.tail_of(0);
+            if candidate == NIL {
+                return main_victim;
+            }
+            if self.window < Self::window_max(max) && main_victim != NIL {
+                // The window has room: the main part gives up its victim.
+                return main_victim;
+            }
+            let cw = u64::from(raw.node(candidate).extra.weight());
+            if main_victim == NIL {
+                // Nothing in the main part yet: the candidate moves there, and we look again.
+                self.window -= cw;
+                Self::set_list(raw, candidate, 1);
+                continue;
+            }
+            let (c, v) = (raw.node(candidate).hash, raw.node(main_victim).hash);
+            if self.sketch.estimate(c) > self.sketch.estimate(v) {
+                self.window -= cw;
+                Self::set_list(raw, candidate, 1);
+                return main_victim;
+            }
+            return candidate;
+        }
+    }
+}
+
+/// How often keys were asked for lately: a count-min sketch of four rows of saturating
+/// 4-bit counts (one byte each here), indexed by the key's hash, all halved after ten times
+/// as many additions as the bound, so old popularity fades.
+#[derive(Default)]
+struct Sketch {
+    counters: Vec<u8>,
+    /// `counters.len() / 4 - 1`: a row's index mask.
+    mask: usize,
+    /// Additions since the last halving.
+    added: u64,
+    /// Additions between halvings.
+    period: u64,
+}
+
+impl Sketch {
+    /// Sizes the sketch for a bound of `max` (once).
+    fn fit(&mut self, max: u64) {
+        if !self.counters.is_empty() {
+            return;
+        }
+        let width = (max.min(1 << 22) as usize * 4).next_power_of_two().max(64);
+        self.counters = vec![0; width * 4];
+        self.mask = width - 1;
+        self.period = (10 * max).max(64);
+    }
+
+    fn index(&self, hash: u64, row: usize) -> usize {
+        let h = (hash ^ (row as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        row * (self.mask + 1) + ((h >> 32) as usize & self.mask)
+    }
+
+    fn add(&mut self, hash: u64) {
+        if self.counters.is_empty() {
+            return;
+        }
+        for row in 0..4 {
+            let i = self.index(hash, row);
+            if self.counters[i] < 15 {
+                self.counters[i] += 1;
+            }
+        }
+        self.added += 1;
+        if self.added >= self.period {
+            self.added = 0;
+            for c in &mut self.counters {
+                *c >>= 1;
+            }
+        }
+    }
+
+    fn estimate(&self, hash: u64) -> u8 {
+        (0..4)
+            .map(|row| self.counters[self.index(hash, row)])
+            .min()
+            .unwrap_or(0)
+    }
+}
+
 /// Hashes of keys recently evicted from S3-FIFO's small queue, oldest first, at most
 /// `cap` of them (about the number of entries the core holds).
 #[derive(Default)]
@@ -565,6 +774,7 @@ mod tests {
             EvictionPolicy::Lfu,
             EvictionPolicy::Random,
             EvictionPolicy::S3Fifo,
+            EvictionPolicy::TinyLfu,
         ];
         let mut rng = 0x1234_5678_u64;
         let mut next = move |n: u64| {
@@ -617,10 +827,10 @@ mod tests {
         }
     }
 
-    /// S3-FIFO keeps keys in steady use through scans of more keys than it holds; LRU, on
-    /// the same requests, loses them to every scan.
+    /// S3-FIFO and W-TinyLFU keep keys in steady use through scans of more keys than they
+    /// hold; LRU, on the same requests, loses them to every scan.
     #[test]
-    fn s3fifo_resists_a_scan() {
+    fn scan_resistant_policies_keep_the_hot_keys() {
         let run = |policy| {
             let (mut c, _) = core(policy, 100, NEVER, NEVER);
             let mut hot_hits = 0;
@@ -651,13 +861,47 @@ mod tests {
             }
             hot_hits
         };
-        let s3 = run(EvictionPolicy::S3Fifo);
         let lru = run(EvictionPolicy::Lru);
         assert_eq!(lru, 0, "LRU is flushed by every scan");
-        assert!(
-            s3 >= 100 * 20 * 95 / 100,
-            "S3-FIFO kept {s3} of 2000 hot hits"
-        );
+        for policy in [EvictionPolicy::S3Fifo, EvictionPolicy::TinyLfu] {
+            let hot = run(policy);
+            assert!(
+                hot >= 100 * 20 * 95 / 100,
+                "{policy:?} kept {hot} of 2000 hot hits"
+            );
+        }
+    }
+
+    /// A loop over more keys than the cache holds: LRU never hits, while S3-FIFO and
+    /// W-TinyLFU keep a fixed part of the loop (W-TinyLFU by refusing newcomers no more
+    /// frequent than its victims).
+    #[test]
+    fn loops_longer_than_the_cache_still_hit() {
+        let run = |policy| {
+            let (mut c, _) = core(policy, 100, NEVER, NEVER);
+            let mut out = Removed::new();
+            let mut hits = 0;
+            for pass in 0..50 {
+                for k in 0..150 {
+                    let hit = c.get_hashed(hash(k), &k, &mut out).is_some();
+                    if !hit {
+                        c.put_hashed(hash(k), k, k, 1, None, &mut out);
+                    }
+                    if hit && pass >= 10 {
+                        hits += 1;
+                    }
+                }
+            }
+            hits as f64 / (40.0 * 150.0)
+        };
+        assert_eq!(run(EvictionPolicy::Lru), 0.0);
+        for policy in [EvictionPolicy::S3Fifo, EvictionPolicy::TinyLfu] {
+            let ratio = run(policy);
+            assert!(
+                ratio >= 0.35,
+                "{policy:?} hit {ratio:.3} of a loop of 150 at capacity 100"
+            );
+        }
     }
 
     /// LFU's ties: of the least used, the one that reached its count first leaves.

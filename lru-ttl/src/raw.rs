@@ -6,7 +6,7 @@
 //! - `nodes` holds exactly the stored entries; `table` holds each index
 //!   `0..nodes.len()` once, filed under that node's stored `hash`.
 //! - Each node is on one of two lists (the one its extra data names: list 0, the recency
-//!   list, unless an eviction policy uses a second queue); a list runs from `heads[l]`
+//!   list, unless an eviction policy uses more queues); a list runs from `heads[l]`
 //!   (most recent) to `tails[l]` (least recent) through `next`, and back through `prev`.
 //! - When the extra data `X` is timed (TTL caches), `heap` is a binary min-heap of
 //!   node indices on `(deadline, set order)` holding every node that can expire once
@@ -55,8 +55,8 @@ pub(crate) trait Extra {
 }
 
 /// How many lists a slab's nodes can be threaded on: list 0 (the recency list, or an
-/// eviction policy's first queue) and list 1 (a policy's second queue).
-pub(crate) const LISTS: usize = 2;
+/// eviction policy's first queue) and lists 1 and 2 (a policy's other queues).
+pub(crate) const LISTS: usize = 3;
 
 impl Extra for () {
     const TIMED: bool = false;

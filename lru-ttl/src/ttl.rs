@@ -13,7 +13,7 @@
 //! filing one costs a single comparison.
 
 use crate::clock::{Clock, InstantClock, nanos};
-use crate::eviction::Eviction;
+use crate::eviction::{Eviction, LIST_SHIFT};
 use crate::policy::{Policy, Put, RemovalCause, Removed};
 use crate::raw::{Extra, LISTS, MAX_ENTRIES, NIL, Raw};
 use crate::stats::CacheInfo;
@@ -123,7 +123,7 @@ impl Timed for Expiry {
 }
 
 /// A `Cache` node's deadline, last access, weight, set order, place in the heap and
-/// eviction policy state (whose bit 31, set only by S3-FIFO, puts it on list 1).
+/// eviction policy state (whose bits from `LIST_SHIFT` up name its list).
 #[derive(Clone, Copy)]
 pub(crate) struct Meta {
     deadline: u64,
@@ -134,7 +134,7 @@ pub(crate) struct Meta {
     pol: u32,
 }
 
-timed_extra!(Meta, m => (m.pol >> 31) as usize);
+timed_extra!(Meta, m => (m.pol >> LIST_SHIFT) as usize);
 
 impl Timed for Meta {
     const IDLE: bool = true;
@@ -336,11 +336,13 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
     {
         let Some(i) = self.raw.find(hash, q) else {
             self.misses += 1;
+            self.eviction.missed(hash);
             return None;
         };
         let now = self.now();
         if self.expired(i, now) {
             self.misses += 1;
+            self.eviction.missed(hash);
             let (k, v) = self.remove_node(i);
             out.push(k, v, RemovalCause::Expired);
             return None;

@@ -21,8 +21,9 @@ use crate::zipf::Zipf;
 /// Keys of the Zipf workloads.
 const KEYS: u64 = 1_000_000;
 /// The policies, in the order of the tables.
-const POLICIES: [(EvictionPolicy, &str); 5] = [
+const POLICIES: [(EvictionPolicy, &str); 6] = [
     (EvictionPolicy::S3Fifo, "lru-ttl s3-fifo"),
+    (EvictionPolicy::TinyLfu, "lru-ttl w-tinylfu"),
     (EvictionPolicy::Lru, "lru-ttl lru"),
     (EvictionPolicy::Lfu, "lru-ttl lfu"),
     (EvictionPolicy::Fifo, "lru-ttl fifo"),
@@ -112,6 +113,7 @@ macro_rules! contenders {
             $f::<Ours<2>>($($arg),*),
             $f::<Ours<3>>($($arg),*),
             $f::<Ours<4>>($($arg),*),
+            $f::<Ours<5>>($($arg),*),
             $f::<Moka>($($arg),*),
             $f::<Quick>($($arg),*),
         ]
