@@ -156,21 +156,26 @@ impl Eviction {
 
     /// Node `i` was read.
     #[inline]
-    pub(crate) fn hit<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32) {
+    pub(crate) fn hit<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32, max: u64) {
         match self {
             Eviction::Lru => raw.touch(i),
             Eviction::Fifo | Eviction::Random { .. } => {}
             Eviction::Lfu(l) => l.bump(raw, i),
             Eviction::S3(_) => S3::bump(raw, i),
-            Eviction::TinyLfu(t) => t.hit(raw, i),
+            Eviction::TinyLfu(t) => {
+                t.hit(raw, i);
+                t.sample(true, max);
+            }
         }
     }
 
-    /// A lookup of `hash` found nothing (a frequency-aware policy counts it).
+    /// A lookup of `hash` in a core bounded by `max` found nothing (a frequency-aware
+    /// policy counts it).
     #[inline]
-    pub(crate) fn missed(&mut self, hash: u64) {
+    pub(crate) fn missed(&mut self, hash: u64, max: u64) {
         if let Eviction::TinyLfu(t) = self {
             t.sketch.add(hash);
+            t.sample(false, max);
         }
     }
 
@@ -219,7 +224,7 @@ impl Eviction {
                 pick.min(n - 1) as u32
             }
             Eviction::S3(s) => s.victim(raw, max),
-            Eviction::TinyLfu(t) => t.victim(raw, max),
+            Eviction::TinyLfu(t) => t.victim(raw),
         }
     }
 
@@ -538,10 +543,13 @@ impl S3 {
     }
 }
 
-/// W-TinyLFU's tunables: the window's share of the bound, in hundredths; the protected
-/// segment's share of the rest, in hundredths.
+/// W-TinyLFU's tunables: the window's share of the bound to start with, in hundredths; the
+/// protected segment's share of the rest, in hundredths; the hill climber's first step, in
+/// hundredths of the bound, and how its steps shrink (in 1/64ths kept per step).
 const TINY_WINDOW_PERCENT: u64 = 1;
 const TINY_PROTECTED_PERCENT: u64 = 80;
+const TINY_STEP_PERCENT: u64 = 6;
+const TINY_STEP_KEEP_64THS: u64 = 63;
 
 /// W-TinyLFU: new entries enter the window (list 0, LRU). When the window is full, its
 /// oldest entry is a candidate for the main part, whose victim is the least recent entry
@@ -549,13 +557,29 @@ const TINY_PROTECTED_PERCENT: u64 = 80;
 /// two that the [`Sketch`] says was asked for less often leaves (the candidate on a tie).
 /// A hit in probation moves the entry to protected, whose least recent entries go back to
 /// probation when it exceeds its share.
+///
+/// The window's share adapts, as Caffeine's does: after every sample of lookups (ten times
+/// the bound), a hill climber compares the sample's hit ratio with the previous one's and
+/// moves the window's bound by a step, on in the same direction if the ratio rose, back if
+/// it fell; the steps shrink, so the share settles where traffic hits most (small for
+/// frequency-driven traffic, large for recency-driven).
 #[derive(Default)]
 pub(crate) struct TinyLfu {
     /// The weight in the window.
     window: u64,
+    /// The window's bound (0 until the first insertion sets it from the cache's).
+    window_cap: u64,
     /// The weight in protected.
     protected: u64,
     sketch: Sketch,
+    /// Lookups and hits in the current sample.
+    lookups: u64,
+    hits: u64,
+    /// The previous sample's hit ratio, in millionths.
+    last_ratio: u64,
+    /// The climber's next step (weight units) and direction.
+    step: u64,
+    grow: bool,
 }
 
 impl TinyLfu {
@@ -582,7 +606,11 @@ impl TinyLfu {
         self.window += u64::from(raw.node(i).extra.weight());
         // The window keeps to its share (its oldest entries enter probation unopposed while
         // the cache fills), and protected to its share of the main part.
-        let window_max = Self::window_max(max);
+        if self.window_cap == 0 {
+            self.window_cap = (max * TINY_WINDOW_PERCENT / 100).max(1);
+            self.step = (max * TINY_STEP_PERCENT / 100).max(1);
+        }
+        let window_max = self.window_cap;
         while self.window > window_max {
             let t = raw.tail_of(0);
             if t == i {
@@ -599,8 +627,27 @@ impl TinyLfu {
         }
     }
 
-    fn window_max(max: u64) -> u64 {
-        (max * TINY_WINDOW_PERCENT / 100).max(1)
+    /// Counts a lookup; at the end of a sample, moves the window's bound.
+    fn sample(&mut self, hit: bool, max: u64) {
+        self.lookups += 1;
+        self.hits += u64::from(hit);
+        if self.lookups < self.sketch.period || self.window_cap == 0 {
+            return;
+        }
+        let ratio = self.hits * 1_000_000 / self.lookups;
+        if ratio < self.last_ratio {
+            self.grow = !self.grow;
+        }
+        self.last_ratio = ratio;
+        self.lookups = 0;
+        self.hits = 0;
+        let top = max.saturating_sub(1).max(1);
+        self.window_cap = if self.grow {
+            (self.window_cap + self.step).min(top)
+        } else {
+            self.window_cap.saturating_sub(self.step).max(1)
+        };
+        self.step = (self.step * TINY_STEP_KEEP_64THS / 64).max(1);
     }
 
     fn removing<K, V, X: Timed>(&mut self, raw: &Raw<K, V, X>, i: u32) {
@@ -612,7 +659,7 @@ impl TinyLfu {
         }
     }
 
-    fn victim<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, max: u64) -> u32 {
+    fn victim<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>) -> u32 {
         loop {
             let main_victim = match raw.tail_of(1) {
                 NIL => raw.tail_of(2),
@@ -622,7 +669,7 @@ impl TinyLfu {
             if candidate == NIL {
                 return main_victim;
             }
-            if self.window < Self::window_max(max) && main_victim != NIL {
+            if self.window < self.window_cap && main_victim != NIL {
                 // The window has room: the main part gives up its victim.
                 return main_victim;
             }

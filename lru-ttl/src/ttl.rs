@@ -336,19 +336,19 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
     {
         let Some(i) = self.raw.find(hash, q) else {
             self.misses += 1;
-            self.eviction.missed(hash);
+            self.eviction.missed(hash, self.max);
             return None;
         };
         let now = self.now();
         if self.expired(i, now) {
             self.misses += 1;
-            self.eviction.missed(hash);
+            self.eviction.missed(hash, self.max);
             let (k, v) = self.remove_node(i);
             out.push(k, v, RemovalCause::Expired);
             return None;
         }
         self.hits += 1;
-        self.eviction.hit(&mut self.raw, i);
+        self.eviction.hit(&mut self.raw, i, self.max);
         if X::IDLE {
             self.raw.node_mut(i).extra.set_accessed(now);
         }
