@@ -10,11 +10,11 @@
 //! `Arc` of an object drops, so an entry whose object died stays stored (its `Weak` still
 //! pins the allocation, though not the object) until it is purged. Purging is lazy and
 //! amortized, as in CPython's dict resizing: a look-up that meets a dead entry for its key
-//! removes it; an insertion of a *new* key into a shard that holds `purge_at` entries first
-//! removes all of that shard's dead entries, then sets `purge_at = max(2 * kept, 8)`; and
-//! `purge()` removes them all now. So a shard never stores more than `2 * L + 8` entries, `L`
-//! being what it kept at its last purge, and the `O(n)` purge is paid by the `n / 2`
-//! insertions before it. `len()` is therefore the number of *stored* entries (an upper bound);
+//! removes it; an insertion of a *new* key into a shard that has grown to about twice what it
+//! kept at its last purge first removes all of that shard's dead entries; and `purge()`
+//! removes them all now. So a shard's size stays within a constant factor of its live
+//! entries, and each `O(n)` purge is paid for by the insertions before it (the exact bound
+//! and its floor: the header of `shard.rs`). `len()` is therefore the number of *stored* entries (an upper bound);
 //! `live_len()` the exact number of live ones.
 //!
 //! **Identity, not just equality.** Every decision to remove a dead entry is taken under the
