@@ -19,7 +19,6 @@
 
 use crate::raw::{NIL, Raw};
 use crate::ttl::Timed;
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
@@ -750,40 +749,47 @@ impl Sketch {
     }
 }
 
-/// Hashes of keys recently evicted from S3-FIFO's small queue, oldest first, at most
-/// `cap` of them (about the number of entries the core holds).
+/// Hashes of keys recently evicted from S3-FIFO's small queue: a direct-mapped table of
+/// about `cap` slots (the number of entries the core holds), where a newer hash takes the
+/// slot of an older one, so it remembers roughly the last `cap` evictions at one memory
+/// access per step.
 #[derive(Default)]
 struct Ghost {
-    order: VecDeque<u64>,
-    /// How many times each hash is in `order` and not yet taken.
-    members: hashbrown::HashMap<u64, u32>,
+    /// `hash | 1` per slot; 0 is empty.
+    slots: Vec<u64>,
     cap: usize,
 }
 
 impl Ghost {
-    fn add(&mut self, hash: u64) {
-        while self.order.len() >= self.cap.max(1) {
-            let Some(old) = self.order.pop_front() else {
-                break;
-            };
-            if let hashbrown::hash_map::Entry::Occupied(mut e) = self.members.entry(old) {
-                *e.get_mut() -= 1;
-                if *e.get() == 0 {
-                    e.remove();
-                }
-            }
-        }
-        self.order.push_back(hash);
-        *self.members.entry(hash).or_insert(0) += 1;
+    fn slot(&self, hash: u64) -> usize {
+        ((hash ^ (hash >> 29)) as usize) & (self.slots.len() - 1)
     }
 
-    /// Whether `hash` is on the list; it is taken off if so.
+    fn add(&mut self, hash: u64) {
+        let want = self.cap.max(1).next_power_of_two();
+        if self.slots.len() < want {
+            // Grown with the cache: forget what was there (a ghost is only a hint).
+            self.slots = vec![0; want];
+        }
+        let i = self.slot(hash);
+        self.slots[i] = hash | 1;
+    }
+
+    /// Whether `hash` is remembered; it is forgotten if so.
     fn take(&mut self, hash: u64) -> bool {
-        self.members.remove(&hash).is_some()
+        if self.slots.is_empty() {
+            return false;
+        }
+        let i = self.slot(hash);
+        let hit = self.slots[i] == hash | 1;
+        if hit {
+            self.slots[i] = 0;
+        }
+        hit
     }
 
     fn heap_bytes(&self) -> usize {
-        self.order.capacity() * 8 + self.members.allocation_size()
+        self.slots.capacity() * 8
     }
 }
 
