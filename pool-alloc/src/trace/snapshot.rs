@@ -175,7 +175,9 @@ pub struct Snapshot {
 /// ```
 pub fn snapshot() -> Snapshot {
     let buckets = counters::bucket_totals();
-    let bytes = counters::total_bytes().max(0);
+    // The totals come from the same read as the size table, so that the table adds up to
+    // them even while other threads allocate (a second read of the totals would not).
+    let bytes = buckets.iter().map(|b| b.bytes).sum::<i64>().max(0);
     let peak = counters::peak(bytes);
     Snapshot {
         bytes: bytes as usize,
