@@ -4,7 +4,7 @@
 //! Shape (as mokabench has it): one driver trait per kind of contender and one small module
 //! per component with an implementation per peer; the workloads of a component are an enum.
 //! A component turns its workloads into [`Case`]s: a contender's name and a closure that runs
-//! the workload once and returns a [`Sample`]. The runner ([`run`]) measures every case of a
+//! the workload once and returns a [`Sample`]. The runner ([`measure`]) measures every case of a
 //! workload in interleaved rounds (A B C A B C, not A A A B B B, so that drift of the machine
 //! hits all alike), keeps every sample, and hands the results to [`output`] for the tables,
 //! the JSON file and the charts.

@@ -6,15 +6,13 @@
 //! `--threads`. [`curves`] gives the hit ratio against capacity for the chart.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lru_ttl::EvictionPolicy;
 use serde::Serialize;
 
-use super::shared::{SharedDriver, moka_sync::Moka, quick::Quick};
+use super::shared::{SharedDriver, moka_sync::Moka, ours::load, quick::Quick, zipf_case};
 use super::{Case, Mode, Sample, Settings, Workload, timed};
-use crate::threads::parallel;
 use crate::traces::all_traces;
 use crate::zipf::Zipf;
 
@@ -45,13 +43,7 @@ impl<const P: usize> SharedDriver for Ours<P> {
         )
     }
     fn get_or_load(&self, key: u64) -> bool {
-        let mut hit = true;
-        let v = self.0.get_or_insert_with(&key, || {
-            hit = false;
-            key * 2
-        });
-        debug_assert_eq!(v, key * 2);
-        hit
+        load(&self.0, key)
     }
 }
 
@@ -76,30 +68,6 @@ fn replay_case<D: SharedDriver>(keys: &Arc<Vec<u64>>, capacity: usize) -> Case {
         run: Box::new(move || {
             let (hits, took) = replay::<D>(&keys, capacity);
             Ok(sample(hits, keys.len() as u64, took))
-        }),
-    }
-}
-
-fn zipf_case<D: SharedDriver>(theta: f64, capacity: usize, threads: usize, ops: u64) -> Case {
-    Case {
-        contender: D::NAME.to_owned(),
-        ours: D::OURS,
-        run: Box::new(move || {
-            let cache = D::new(capacity, None);
-            let hits = AtomicU64::new(0);
-            let took = parallel(threads, ops, &|t, n| {
-                let mut zipf = Zipf::new(KEYS, theta, 1 + t as u64);
-                let mut local = 0;
-                for _ in 0..n {
-                    local += u64::from(cache.get_or_load(zipf.next_u64()));
-                }
-                hits.fetch_add(local, Ordering::Relaxed);
-            });
-            Ok(sample(
-                hits.load(Ordering::Relaxed),
-                ops * threads as u64,
-                took,
-            ))
         }),
     }
 }
@@ -154,7 +122,7 @@ pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
                     "{ops} get_or_insert_with per thread, {name} over 1M keys, capacity 10,000"
                 ),
                 rank_by: Some("miss_ratio".to_owned()),
-                cases: contenders!(zipf_case(theta, 10_000, threads, ops)),
+                cases: contenders!(zipf_case(theta, 10_000, None, threads, ops)),
                 ..Workload::default()
             });
         }

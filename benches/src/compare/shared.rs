@@ -23,7 +23,7 @@ pub(super) trait SharedDriver: Send + Sync + 'static {
     fn settle(&self) {}
 }
 
-mod ours {
+pub(super) mod ours {
     use super::*;
 
     pub struct Ours(lru_ttl::Cache<u64, u64>);
@@ -41,14 +41,20 @@ mod ours {
             })
         }
         fn get_or_load(&self, key: u64) -> bool {
-            let mut hit = true;
-            let v = self.0.get_or_insert_with(&key, || {
-                hit = false;
-                key * 2
-            });
-            debug_assert_eq!(v, key * 2);
-            hit
+            load(&self.0, key)
         }
+    }
+
+    /// `key`'s value in `cache`, loading `key * 2` on a miss; `true` on a hit (the driver
+    /// of every lru-ttl contender, here and in [`super::super::policy`]).
+    pub(in crate::compare) fn load(cache: &lru_ttl::Cache<u64, u64>, key: u64) -> bool {
+        let mut hit = true;
+        let v = cache.get_or_insert_with(&key, || {
+            hit = false;
+            key * 2
+        });
+        debug_assert_eq!(v, key * 2);
+        hit
     }
 }
 
@@ -125,7 +131,15 @@ mod mutex_lru {
     }
 }
 
-fn case<D: SharedDriver>(capacity: usize, ttl: Option<Duration>, threads: usize, ops: u64) -> Case {
+/// `D` on Zipf traffic of skew `theta` over [`KEYS`] keys, from cold: `ops` loads per thread
+/// on `threads` threads; the sample has the hit and miss ratios.
+pub(super) fn zipf_case<D: SharedDriver>(
+    theta: f64,
+    capacity: usize,
+    ttl: Option<Duration>,
+    threads: usize,
+    ops: u64,
+) -> Case {
     Case {
         contender: D::NAME.to_owned(),
         ours: D::OURS,
@@ -134,7 +148,7 @@ fn case<D: SharedDriver>(capacity: usize, ttl: Option<Duration>, threads: usize,
             let cache = D::new(capacity, ttl);
             let hits = AtomicU64::new(0);
             let took = parallel(threads, ops, &|t, n| {
-                let mut zipf = Zipf::new(KEYS, YCSB_THETA, 1 + t as u64);
+                let mut zipf = Zipf::new(KEYS, theta, 1 + t as u64);
                 let mut local = 0;
                 for _ in 0..n {
                     local += u64::from(cache.get_or_load(zipf.next_u64()));
@@ -142,19 +156,25 @@ fn case<D: SharedDriver>(capacity: usize, ttl: Option<Duration>, threads: usize,
                 hits.fetch_add(local, Ordering::Relaxed);
             });
             let ratio = hits.load(Ordering::Relaxed) as f64 / (ops * threads as u64) as f64;
-            Ok(Sample::time(took).with("hit_ratio", ratio))
+            Ok(Sample::time(took)
+                .with("hit_ratio", ratio)
+                .with("miss_ratio", 1.0 - ratio))
         }),
     }
 }
 
 fn cases(capacity: usize, ttl: Option<Duration>, threads: usize, ops: u64) -> Vec<Case> {
     let mut v = vec![
-        case::<ours::Ours>(capacity, ttl, threads, ops),
-        case::<moka_sync::Moka>(capacity, ttl, threads, ops),
+        zipf_case::<ours::Ours>(YCSB_THETA, capacity, ttl, threads, ops),
+        zipf_case::<moka_sync::Moka>(YCSB_THETA, capacity, ttl, threads, ops),
     ];
     if ttl.is_none() {
-        v.push(case::<quick::Quick>(capacity, ttl, threads, ops));
-        v.push(case::<mutex_lru::MutexLru>(capacity, ttl, threads, ops));
+        v.push(zipf_case::<quick::Quick>(
+            YCSB_THETA, capacity, ttl, threads, ops,
+        ));
+        v.push(zipf_case::<mutex_lru::MutexLru>(
+            YCSB_THETA, capacity, ttl, threads, ops,
+        ));
     }
     v
 }
