@@ -299,6 +299,11 @@ impl Eviction {
     }
 }
 
+/// `max * part / whole`, without overflow.
+fn share(max: u64, part: u64, whole: u64) -> u128 {
+    u128::from(max) * u128::from(part) / u128::from(whole)
+}
+
 /// The total weight on list `l` (tests only; O(n)).
 #[cfg(test)]
 fn list_weight<K, V, X: Timed>(raw: &Raw<K, V, X>, l: usize) -> u64 {
@@ -488,7 +493,7 @@ impl S3 {
         let hash = raw.node(i).hash;
         let w = u64::from(raw.node(i).extra.weight());
         self.ghost.cap = raw.len();
-        let main_room = (self.main + w) * 10 <= max * (10 - S3_SMALL_TENTHS);
+        let main_room = u128::from(self.main + w) * 10 <= share(max, 10 - S3_SMALL_TENTHS, 1);
         if self.ghost.take(hash) || main_room {
             self.main += w;
             raw.unlink(i);
@@ -511,8 +516,9 @@ impl S3 {
     fn victim<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, max: u64) -> u32 {
         loop {
             let s = raw.tail_of(0);
-            let from_small =
-                s != NIL && (self.small * 10 >= max * S3_SMALL_TENTHS || raw.tail_of(1) == NIL);
+            let from_small = s != NIL
+                && (u128::from(self.small) * 10 >= share(max, S3_SMALL_TENTHS, 1)
+                    || raw.tail_of(1) == NIL);
             if from_small {
                 let x = raw.node(s).extra;
                 if x.pol() == 0 {
@@ -599,13 +605,13 @@ impl TinyLfu {
     fn insert<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32, max: u64) {
         // Only lookups count in the sketch: a miss counted, then its insertion counted
         // again, would let every new key outweigh the main part's steady ones.
-        self.sketch.fit(max);
+        self.sketch.fit(raw.len(), max);
         self.window += u64::from(raw.node(i).extra.weight());
         // The window keeps to its share (its oldest entries enter probation unopposed while
         // the cache fills), and protected to its share of the main part.
         if self.window_cap == 0 {
-            self.window_cap = (max * TINY_WINDOW_PERCENT / 100).max(1);
-            self.step = (max * TINY_STEP_PERCENT / 100).max(1);
+            self.window_cap = (share(max, TINY_WINDOW_PERCENT, 100) as u64).max(1);
+            self.step = (share(max, TINY_STEP_PERCENT, 100) as u64).max(1);
         }
         let window_max = self.window_cap;
         while self.window > window_max {
@@ -617,7 +623,7 @@ impl TinyLfu {
             Self::set_list(raw, t, 1);
         }
         let main = max - window_max;
-        while self.protected * 100 > main * TINY_PROTECTED_PERCENT {
+        while u128::from(self.protected) * 100 > share(main, TINY_PROTECTED_PERCENT, 1) {
             let t = raw.tail_of(2);
             self.protected -= u64::from(raw.node(t).extra.weight());
             Self::set_list(raw, t, 1);
@@ -628,10 +634,13 @@ impl TinyLfu {
     fn sample(&mut self, hit: bool, max: u64) {
         self.lookups += 1;
         self.hits += u64::from(hit);
-        if self.lookups < self.sketch.period || self.window_cap == 0 {
+        if self.lookups < self.sketch.period
+            || self.window_cap == 0
+            || self.sketch.counters.is_empty()
+        {
             return;
         }
-        let ratio = self.hits * 1_000_000 / self.lookups;
+        let ratio = (u128::from(self.hits) * 1_000_000 / u128::from(self.lookups)) as u64;
         if ratio < self.last_ratio {
             self.grow = !self.grow;
         }
@@ -640,11 +649,11 @@ impl TinyLfu {
         self.hits = 0;
         let top = max.saturating_sub(1).max(1);
         self.window_cap = if self.grow {
-            (self.window_cap + self.step).min(top)
+            self.window_cap.saturating_add(self.step).min(top)
         } else {
             self.window_cap.saturating_sub(self.step).max(1)
         };
-        self.step = (self.step * TINY_STEP_KEEP_64THS / 64).max(1);
+        self.step = (share(self.step, TINY_STEP_KEEP_64THS, 64) as u64).max(1);
     }
 
     fn removing<K, V, X: Timed>(&mut self, raw: &Raw<K, V, X>, i: u32) {
@@ -690,7 +699,7 @@ impl TinyLfu {
 
 /// How often keys were asked for lately: a count-min sketch of four rows of saturating
 /// 4-bit counts (one byte each here), indexed by the key's hash, all halved after ten times
-/// as many additions as the bound, so old popularity fades.
+/// as many additions as the entries it was sized for, so old popularity fades.
 #[derive(Default)]
 struct Sketch {
     counters: Vec<u8>,
@@ -703,15 +712,21 @@ struct Sketch {
 }
 
 impl Sketch {
-    /// Sizes the sketch for a bound of `max` (once).
-    fn fit(&mut self, max: u64) {
-        if !self.counters.is_empty() {
+    /// Sizes the sketch for `entries` (four counters per entry and row, doubling as the core
+    /// grows, the counts starting over each time; at most 2^24 per row), unless the core is
+    /// unbounded (`max`), when nothing is ever evicted.
+    fn fit(&mut self, entries: usize, max: u64) {
+        if max == u64::MAX {
             return;
         }
-        let width = (max.min(1 << 22) as usize * 4).next_power_of_two().max(64);
+        let width = (entries.max(16) * 4).next_power_of_two().min(1 << 24);
+        if width <= self.mask + 1 && !self.counters.is_empty() {
+            return;
+        }
         self.counters = vec![0; width * 4];
         self.mask = width - 1;
-        self.period = (10 * max).max(64);
+        self.added = 0;
+        self.period = (width as u64 / 4 * 10).max(64);
     }
 
     fn index(&self, hash: u64, row: usize) -> usize {
@@ -740,6 +755,9 @@ impl Sketch {
     }
 
     fn estimate(&self, hash: u64) -> u8 {
+        if self.counters.is_empty() {
+            return 0;
+        }
         (0..4)
             .map(|row| self.counters[self.index(hash, row)])
             .min()
@@ -952,6 +970,40 @@ mod tests {
                 ratio >= 0.35,
                 "{policy:?} hit {ratio:.3} of a loop of 150 at capacity 100"
             );
+        }
+    }
+
+    /// Every policy, unbounded or with a bound near `u64::MAX`, stores and reads without
+    /// overflowing its shares of the bound (and an unbounded W-TinyLFU allocates no sketch).
+    #[test]
+    fn huge_and_missing_bounds_do_not_overflow() {
+        for policy in [
+            EvictionPolicy::Lru,
+            EvictionPolicy::Fifo,
+            EvictionPolicy::Lfu,
+            EvictionPolicy::Random,
+            EvictionPolicy::S3Fifo,
+            EvictionPolicy::TinyLfu,
+        ] {
+            for cap in [None, Some(u64::MAX - 1)] {
+                let mut c: TtlCore<u32, u32, ManualClock, Meta> =
+                    TtlCore::with_limits(cap, NEVER, NEVER, ManualClock::new())
+                        .with_eviction(Eviction::new(policy, None, 1));
+                let mut out = Removed::new();
+                for k in 0..200 {
+                    c.put_hashed(hash(k), k, k, u32::MAX, None, &mut out);
+                    c.get_hashed(hash(k / 2), &(k / 2), &mut out);
+                }
+                assert_eq!(c.len(), 200, "{policy:?} {cap:?}");
+                assert!(out.is_empty());
+                c.raw().check();
+                c.eviction.check(c.raw());
+                assert!(
+                    c.heap_bytes() < 1 << 20,
+                    "{policy:?} {cap:?}: {}",
+                    c.heap_bytes()
+                );
+            }
         }
     }
 
