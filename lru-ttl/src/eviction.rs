@@ -190,13 +190,20 @@ impl Eviction {
         }
     }
 
-    /// Node `i` was just pushed (first on list 0) into a core bounded by `max`.
+    /// Node `i` was just pushed (first on list 0) into a core bounded by `max` that now
+    /// holds `total` (its weight included).
     #[inline]
-    pub(crate) fn inserted<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32, max: u64) {
+    pub(crate) fn inserted<K, V, X: Timed>(
+        &mut self,
+        raw: &mut Raw<K, V, X>,
+        i: u32,
+        max: u64,
+        total: u64,
+    ) {
         match self {
             Eviction::Lru | Eviction::Fifo | Eviction::Random { .. } => {}
             Eviction::Lfu(l) => l.insert(raw, i),
-            Eviction::S3(s) => s.insert(raw, i, max),
+            Eviction::S3(s) => s.insert(raw, i, max, total),
             Eviction::TinyLfu(t) => t.insert(raw, i, max),
         }
     }
@@ -261,7 +268,6 @@ impl Eviction {
         let l = raw.node(i).extra.list();
         let queue = match self {
             Eviction::S3(s) if l == 0 => &mut s.small,
-            Eviction::S3(s) => &mut s.main,
             Eviction::TinyLfu(t) if l == 0 => &mut t.window,
             Eviction::TinyLfu(t) if l == 2 => &mut t.protected,
             _ => return,
@@ -288,7 +294,6 @@ impl Eviction {
             Eviction::Lfu(l) => l.check(raw),
             Eviction::S3(s) => {
                 assert_eq!(list_weight(raw, 0), s.small, "S3-FIFO's small queue");
-                assert_eq!(list_weight(raw, 1), s.main, "S3-FIFO's main queue");
             }
             Eviction::TinyLfu(t) => {
                 assert_eq!(list_weight(raw, 0), t.window, "W-TinyLFU's window");
@@ -473,10 +478,8 @@ pub(crate) const S3_MAIN: u32 = 1 << LIST_SHIFT;
 /// is zero, or else goes back to the front with its count less one.
 #[derive(Default)]
 pub(crate) struct S3 {
-    /// The weight on the small queue.
+    /// The weight on the small queue (the main queue's is the core's total less this).
     small: u64,
-    /// The weight on the main queue.
-    main: u64,
     ghost: Ghost,
 }
 
@@ -489,13 +492,12 @@ impl S3 {
         }
     }
 
-    fn insert<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32, max: u64) {
+    fn insert<K, V, X: Timed>(&mut self, raw: &mut Raw<K, V, X>, i: u32, max: u64, total: u64) {
         let hash = raw.node(i).hash;
-        let w = u64::from(raw.node(i).extra.weight());
         self.ghost.cap = raw.len();
-        let main_room = u128::from(self.main + w) * 10 <= share(max, 10 - S3_SMALL_TENTHS, 1);
+        // The main queue with the new entry on it: all but the small queue.
+        let main_room = u128::from(total - self.small) * 10 <= share(max, 10 - S3_SMALL_TENTHS, 1);
         if self.ghost.take(hash) || main_room {
-            self.main += w;
             raw.unlink(i);
             raw.node_mut(i).extra.set_pol(S3_MAIN);
             raw.link_front(i);
@@ -508,8 +510,6 @@ impl S3 {
         let x = &raw.node(i).extra;
         if x.pol() & S3_MAIN == 0 {
             self.small -= u64::from(x.weight());
-        } else {
-            self.main -= u64::from(x.weight());
         }
     }
 
@@ -528,7 +528,6 @@ impl S3 {
                 }
                 // Used since it arrived: to the main queue, its count spent.
                 self.small -= u64::from(x.weight());
-                self.main += u64::from(x.weight());
                 raw.unlink(s);
                 raw.node_mut(s).extra.set_pol(S3_MAIN);
                 raw.link_front(s);
@@ -829,6 +828,16 @@ mod tests {
         (c, clock)
     }
 
+    /// Every policy.
+    const ALL: [EvictionPolicy; 6] = [
+        EvictionPolicy::Lru,
+        EvictionPolicy::Fifo,
+        EvictionPolicy::Lfu,
+        EvictionPolicy::Random,
+        EvictionPolicy::S3Fifo,
+        EvictionPolicy::TinyLfu,
+    ];
+
     fn hash(k: u32) -> u64 {
         u64::from(k).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
@@ -837,14 +846,7 @@ mod tests {
     /// policy's invariants checked after each, and the weight bound kept.
     #[test]
     fn invariants_hold_under_random_operations() {
-        let policies = [
-            EvictionPolicy::Lru,
-            EvictionPolicy::Fifo,
-            EvictionPolicy::Lfu,
-            EvictionPolicy::Random,
-            EvictionPolicy::S3Fifo,
-            EvictionPolicy::TinyLfu,
-        ];
+        let policies = ALL;
         let mut rng = 0x1234_5678_u64;
         let mut next = move |n: u64| {
             rng ^= rng << 13;
@@ -977,14 +979,7 @@ mod tests {
     /// overflowing its shares of the bound (and an unbounded W-TinyLFU allocates no sketch).
     #[test]
     fn huge_and_missing_bounds_do_not_overflow() {
-        for policy in [
-            EvictionPolicy::Lru,
-            EvictionPolicy::Fifo,
-            EvictionPolicy::Lfu,
-            EvictionPolicy::Random,
-            EvictionPolicy::S3Fifo,
-            EvictionPolicy::TinyLfu,
-        ] {
+        for policy in ALL {
             for cap in [None, Some(u64::MAX - 1)] {
                 let mut c: TtlCore<u32, u32, ManualClock, Meta> =
                     TtlCore::with_limits(cap, NEVER, NEVER, ManualClock::new())

@@ -387,9 +387,7 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
         if !self.storable(ttl, w) {
             return (None, Put::Rejected(key, value));
         }
-        if ttl != self.ttl {
-            self.clocked = true;
-        }
+        self.clocked |= ttl != self.ttl;
         let now = self.now();
         self.purge_one(now, out);
         let extra = X::new(now.saturating_add(ttl), now, weight);
@@ -413,7 +411,8 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
         };
         let i = self.raw.push(hash, key, value, extra, limit);
         self.total += w;
-        self.eviction.inserted(&mut self.raw, i, self.max);
+        self.eviction
+            .inserted(&mut self.raw, i, self.max, self.total);
         (Some(i), Put::Stored)
     }
 
@@ -446,9 +445,7 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
             out.push(k, v, RemovalCause::Replaced);
             return Put::Rejected(key, value);
         }
-        if ttl != self.ttl {
-            self.clocked = true;
-        }
+        self.clocked |= ttl != self.ttl;
         let now = self.now();
         let old_w = u64::from(self.raw.node(i).extra.weight());
         if self.eviction.evicts_before_update() {
