@@ -12,10 +12,10 @@
 //! allocator or building a `Vec`.
 
 use crate::arena::Arenas;
-use crate::heap::{Freed, Heap, HeapKind, alloc_fast, dealloc_fast};
+use crate::heap::{Heap, HeapKind};
 use crate::lock::Lock;
 use crate::pool::{Pool, PoolList, PoolState};
-use crate::size_class::{NUM_CLASSES, class_size, route};
+use crate::size_class::{DIRECT_ALIGN, MAX_ALIGN, NUM_CLASSES, SMALL_LIMIT, class_size, route};
 use crate::stats::{ClassStats, Stats};
 use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 use crate::tunables::ARENA_SIZE;
@@ -236,39 +236,11 @@ impl Core {
     /// under a lock); `layout` has non-zero size.
     #[inline(always)]
     pub unsafe fn alloc(&self, heap: *mut Heap, layout: Layout) -> *mut u8 {
-        match route(layout.size(), layout.align()) {
-            // SAFETY: per the contract.
-            Some(c) => unsafe {
-                let p = alloc_fast(heap, c);
-                if p.is_null() {
-                    self.alloc_slow(heap, c, false).0
-                } else {
-                    p
-                }
-            },
-            None => self.alloc_large(layout, false),
-        }
-    }
-
-    /// Frees `p`, allocated with `layout` from any heap of this core.
-    ///
-    /// # Safety
-    ///
-    /// As for [`Core::alloc`]; `p` is live, allocated by this core with `layout`.
-    #[inline(always)]
-    pub unsafe fn dealloc(&self, heap: *mut Heap, p: *mut u8, layout: Layout) {
-        if route(layout.size(), layout.align()).is_some() {
-            // SAFETY: per the contract.
-            unsafe {
-                match dealloc_fast(heap, p) {
-                    Freed::Done => {}
-                    Freed::Owner(pool) => self.free_slow(heap, pool, p),
-                    Freed::LastRemote(pool) => self.free_last_remote(pool, p),
-                }
-            }
-        } else {
-            // SAFETY: large blocks come from `System` with this layout.
-            unsafe { self.dealloc_large(p, layout) }
+        // SAFETY: per the contract.
+        unsafe {
+            self.alloc_with(heap, layout, false, || {
+                Core::alloc_general(layout.size(), layout.align(), heap, self, false)
+            })
         }
     }
 
@@ -277,21 +249,122 @@ impl Core {
     /// # Safety
     ///
     /// As for [`Core::alloc`].
+    #[inline(always)]
     pub unsafe fn alloc_zeroed(&self, heap: *mut Heap, layout: Layout) -> *mut u8 {
-        match route(layout.size(), layout.align()) {
-            // SAFETY: per the contract; blocks are `class_size(c)` bytes.
+        // SAFETY: per the contract.
+        unsafe {
+            self.alloc_with(heap, layout, true, || {
+                Core::alloc_general(layout.size(), layout.align(), heap, self, true)
+            })
+        }
+    }
+
+    /// The allocation fast path (`zero`: zeroed): a block of the current pool found by size,
+    /// for sizes up to [`SMALL_LIMIT`] with an alignment of at most [`DIRECT_ALIGN`]. Larger
+    /// sizes go to the system allocator; everything else (other alignments, an empty current
+    /// pool) is `general`, [`Core::alloc_general`] or the global wrapper's own (which also
+    /// makes a thread's heap). Each test has its own branch: tests that led to one place
+    /// would be merged by the compiler into more instructions than their branches.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Core::alloc`] (`heap` may also be a thread sentinel, when `general` handles
+    /// the null [`Core::alloc_general`] returns for it).
+    #[inline(always)]
+    pub(crate) unsafe fn alloc_with(
+        &self,
+        heap: *mut Heap,
+        layout: Layout,
+        zero: bool,
+        general: impl FnOnce() -> *mut u8,
+    ) -> *mut u8 {
+        if layout.size() > SMALL_LIMIT {
+            return Core::alloc_large(layout.size(), layout.align(), zero, self);
+        }
+        if layout.align() > DIRECT_ALIGN {
+            return general();
+        }
+        // SAFETY: per the contract; the size is in the table's range.
+        let p = unsafe { Heap::alloc_direct(heap, layout.size()) };
+        if p.is_null() {
+            return general();
+        }
+        if zero {
+            // SAFETY: the block has at least `layout.size()` bytes.
+            unsafe { ptr::write_bytes(p, 0, layout.size()) };
+        }
+        p
+    }
+
+    // The functions the fast paths call out of line take their arguments in the order the
+    // fast paths receive theirs (the block, the layout's size and alignment, the heap) and
+    // the core last, so that the jump to them moves no register.
+
+    /// Allocation beyond the fast path (`zero`: zeroed): other alignments, the current pool's
+    /// refill and the slow path, large requests. Null when the OS refuses memory, or when
+    /// `heap` is a thread's sentinel (which the global wrapper handles).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Core::alloc`] (`heap` may also be a thread sentinel); `size` and `align` make
+    /// a valid layout.
+    #[inline(never)]
+    pub(crate) unsafe fn alloc_general(
+        size: usize,
+        align: usize,
+        heap: *mut Heap,
+        core: &Core,
+        zero: bool,
+    ) -> *mut u8 {
+        match route(size, align) {
+            // SAFETY: per the contract; blocks are `class_size(c) >= size` bytes.
             Some(c) => unsafe {
-                let mut p = alloc_fast(heap, c);
-                let mut zero = false;
+                let mut p = Heap::alloc_class(heap, c);
+                let mut known_zero = false;
                 if p.is_null() {
-                    (p, zero) = self.alloc_slow(heap, c, true);
+                    (p, known_zero) = core.alloc_slow(heap, c, zero);
                 }
-                if !p.is_null() && !zero {
-                    ptr::write_bytes(p, 0, layout.size());
+                if zero && !known_zero && !p.is_null() {
+                    ptr::write_bytes(p, 0, size);
                 }
                 p
             },
-            None => self.alloc_large(layout, true),
+            None => Core::alloc_large(size, align, zero, core),
+        }
+    }
+
+    /// Frees `p`, allocated with `layout` from any heap of this core.
+    ///
+    /// The fast path is the owner's free into a pool that stays where it is: the layout
+    /// says a pool block (no class computed), the pool's owner is `heap`, and
+    /// [`Pool::free_local`] pushes the block. Everything else is a call out of line, each
+    /// case to its own function (so that the compiler keeps one compare and branch per
+    /// test, instead of merging tests that lead to the same place).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Core::alloc`]; `p` is live, allocated by this core with `layout`.
+    #[inline(always)]
+    pub unsafe fn dealloc(&self, heap: *mut Heap, p: *mut u8, layout: Layout) {
+        if layout.size() > SMALL_LIMIT {
+            // SAFETY: per the contract; large blocks come from `System` with this layout.
+            return unsafe { Core::dealloc_large(p, layout.size(), layout.align(), self) };
+        }
+        if layout.align() > MAX_ALIGN {
+            // SAFETY: as above (`route` sends these to `System` too).
+            return unsafe { Core::dealloc_overaligned(p, layout.size(), layout.align(), self) };
+        }
+        // Within both limits `route` is `Some` (`size_class`'s tests): a pool block.
+        let pool = Pool::of_in_register(p);
+        // SAFETY: per the contract the block is live, so its pool is assigned; if we own it,
+        // its plain fields are ours.
+        unsafe {
+            if (*pool).owner.load(Ordering::Relaxed) != Heap::id(heap) {
+                return Core::free_remote(p, self);
+            }
+            if !Pool::free_local(pool, p) {
+                Core::free_slow(p, heap, self);
+            }
         }
     }
 
@@ -334,7 +407,11 @@ impl Core {
         }
     }
 
-    fn alloc_large(&self, layout: Layout, zero: bool) -> *mut u8 {
+    /// A block of the system allocator, counted.
+    #[inline(never)]
+    fn alloc_large(size: usize, align: usize, zero: bool, core: &Core) -> *mut u8 {
+        // SAFETY: the caller's layout, taken apart.
+        let layout = unsafe { Layout::from_size_align_unchecked(size, align) };
         // SAFETY: GlobalAlloc callers pass non-zero sizes.
         let p = unsafe {
             if zero {
@@ -344,17 +421,38 @@ impl Core {
             }
         };
         if !p.is_null() {
-            self.large_count.fetch_add(1, Ordering::Relaxed);
-            self.large_bytes.fetch_add(layout.size(), Ordering::Relaxed);
+            core.large_count.fetch_add(1, Ordering::Relaxed);
+            core.large_bytes.fetch_add(layout.size(), Ordering::Relaxed);
         }
         p
     }
 
-    unsafe fn dealloc_large(&self, p: *mut u8, layout: Layout) {
-        self.large_count.fetch_sub(1, Ordering::Relaxed);
-        self.large_bytes.fetch_sub(layout.size(), Ordering::Relaxed);
+    /// Frees a block of the system allocator.
+    ///
+    /// # Safety
+    ///
+    /// `p` was allocated by [`Core::alloc_large`] with `layout`.
+    #[inline(never)]
+    unsafe fn dealloc_large(p: *mut u8, size: usize, align: usize, core: &Core) {
+        // SAFETY: the caller's layout, taken apart.
+        let layout = unsafe { Layout::from_size_align_unchecked(size, align) };
+        core.large_count.fetch_sub(1, Ordering::Relaxed);
+        core.large_bytes.fetch_sub(layout.size(), Ordering::Relaxed);
         // SAFETY: allocated by `alloc_large` with this layout.
         unsafe { System.dealloc(p, layout) }
+    }
+
+    /// Frees a small block with an alignment above [`MAX_ALIGN`]: a block of the system
+    /// allocator, as [`route`] sends such requests there. (Its own function, not a branch to
+    /// [`Core::dealloc_large`], so that the fast path tests size and alignment apart.)
+    ///
+    /// # Safety
+    ///
+    /// As for [`Core::dealloc_large`].
+    #[inline(never)]
+    unsafe fn dealloc_overaligned(p: *mut u8, size: usize, align: usize, core: &Core) {
+        // SAFETY: per the contract.
+        unsafe { Core::dealloc_large(p, size, align, core) }
     }
 
     /// The allocation slow path: the current pool of `class` has no free block.
@@ -378,7 +476,7 @@ impl Core {
                 return (ptr::null_mut(), false);
             }
             // The current pool is in no list: refilling it needs no lock.
-            let cur = (*heap).current[class];
+            let cur = Heap::current(heap, class);
             if cur != self.empty_pool() {
                 let got = Heap::refill_current(heap, class, zero);
                 if !got.0.is_null() {
@@ -388,7 +486,7 @@ impl Core {
             let _g = (*heap).lock.lock();
             let arenas = &self.arenas;
             if cur != self.empty_pool() {
-                (*heap).current[class] = self.empty_pool();
+                Heap::set_current(heap, class, self.empty_pool());
                 Heap::park_full(heap, cur, arenas);
             }
             let p = Heap::take_listed(heap, class);
@@ -414,19 +512,38 @@ impl Core {
         }
     }
 
-    /// The owner's free slow path: `pool` is full, or not current and `block` is its last
-    /// live block.
+    /// The owner's free slow path: the block's pool is full, or not current and `block` is
+    /// its last live block.
     ///
     /// # Safety
     ///
-    /// `heap` is the calling thread's heap and owns `pool`; `block` is a live block of it.
+    /// `heap` is the calling thread's heap and owns the pool of `block`, a live block.
     #[cold]
     #[inline(never)]
-    pub(crate) unsafe fn free_slow(&self, heap: *mut Heap, pool: *mut Pool, block: *mut u8) {
+    pub(crate) unsafe fn free_slow(block: *mut u8, heap: *mut Heap, core: &Core) {
+        let pool = Pool::of(block);
         // SAFETY: per the contract.
         unsafe {
             let _g = (*heap).lock.lock();
-            Heap::free_owned(heap, pool, block, &self.arenas);
+            Heap::free_owned(heap, pool, block, &core.arenas);
+        }
+    }
+
+    /// A free by a thread that does not own the block's pool: one compare-and-swap onto its
+    /// remote list, or, for what looks like the last live block of a listed pool, the pool
+    /// given back.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a live pool block, freed exactly once; the caller holds no lock.
+    #[inline(never)]
+    unsafe fn free_remote(block: *mut u8, core: &Core) {
+        let pool = Pool::of(block);
+        // SAFETY: per the contract.
+        unsafe {
+            if !Pool::free_remote(pool, block) {
+                core.free_last_remote(pool, block);
+            }
         }
     }
 

@@ -8,9 +8,11 @@
 //!
 //! * **Size classes** (`size_class.rs`): requests up to [`SMALL_LIMIT`](crate::tunables::SMALL_LIMIT) with alignment up
 //!   to [`MAX_ALIGN`](crate::tunables::MAX_ALIGN) are served from size classes (16-byte steps to 512, 64-byte
-//!   steps above). One function, `route(size, align)`, is used by `alloc`, `dealloc`
+//!   steps above). One function, `route(size, align)`, decides for `alloc`, `dealloc`
 //!   and `realloc`; Rust hands the layout back on free, so there is no address
-//!   lookup. Everything else goes to the system allocator.
+//!   lookup. Everything else goes to the system allocator. The fast paths compute
+//!   no class: a free needs only "small or not" (two compares), and an allocation
+//!   with an alignment up to 16 indexes the heap's table of current pools by size.
 //! * **Pools** (`pool.rs`): [`POOL_SIZE`](crate::tunables::POOL_SIZE) bytes, aligned to that, one class each. A header,
 //!   then blocks carved lazily (a page's worth at a time) into a LIFO free
 //!   list. A block's pool is found by masking its address. The pool states and
@@ -24,9 +26,13 @@
 //!   spare stay mapped for [`DEFAULT_DECAY`](crate::tunables::DEFAULT_DECAY) (checked at the next arena event); one
 //!   more is unmapped at once. `os.rs` is the only platform-specific file.
 //! * **Heaps** (`heap.rs`): one per thread. Each class has a current pool, a
-//!   partial list and a full list. The fast path pops or pushes the current
-//!   pool's free list with plain loads and stores, no lock and no atomic
-//!   read-modify-write. A free from another thread is one CAS push onto the
+//!   partial list and a full list; the current pools are kept by request size
+//!   (`(size + 15) / 16`, mimalloc's `pages_free_direct`). The fast path pops or
+//!   pushes the current pool's free list with plain loads and stores, no lock and
+//!   no atomic read-modify-write; a free decides whether it may stay on the fast
+//!   path from one field of the pool (`free_limit`, derived from its state), and
+//!   everything else is one tail call out of line (the instructions, annotated:
+//!   `docs/measured/pool-alloc.md`). A free from another thread is one CAS push onto the
 //!   pool's `remote` list, which the owner takes in one step when its own
 //!   list is empty; the list's length rides in the head word, so the owner does
 //!   not walk blocks still hot in the freeing thread's cache. A heap keeps up to

@@ -4,14 +4,17 @@
 //! whoever holds its lock). For each size class it has a current pool (a
 //! sentinel pool with an empty free list when it has none, so the fast path
 //! needs no null check), a list of partial pools (free blocks the owner knows
-//! of) and a list of full pools (which may receive remote frees).
+//! of) and a list of full pools (which may receive remote frees). The current
+//! pools are kept in a table by request size (`direct`), so that the allocation
+//! fast path goes from the size to the pool with one addition, one shift and one
+//! load.
 //!
-//! Fast path ([`alloc_fast`], [`dealloc_fast`]): pop from / push onto the pool's
-//! free list and adjust `used`, all with plain loads and stores. The free path
-//! leaves it, before touching the pool, when the pool is full (it moves to the
-//! partial list) or the block is a non-current pool's last (the pool goes back to
-//! its arena or the heap's cache): those frees happen in the slow path, under the
-//! heap's lock.
+//! Fast path ([`Heap::alloc_direct`], [`Heap::alloc_class`] and
+//! [`Pool::free_local`]): pop from / push onto the pool's free list and adjust
+//! `used`, all with plain loads and stores. The free path leaves it, before
+//! touching the pool, when the pool is full (it moves to the partial list) or the
+//! block is a non-current pool's last (the pool goes back to its arena or the
+//! heap's cache): those frees happen in the slow path, under the heap's lock.
 //!
 //! The heap's lock guards its partial and full lists and the states of the pools
 //! in them. The owner takes it on its slow paths; another thread takes it to give
@@ -31,7 +34,7 @@
 use crate::arena::Arenas;
 use crate::lock::Lock;
 use crate::pool::{Block, HeapId, Pool, PoolList, PoolState};
-use crate::size_class::NUM_CLASSES;
+use crate::size_class::{DIRECT_LEN, NUM_CLASSES, direct_index, direct_indices};
 use crate::sync::Ordering;
 use crate::tunables::{FULL_SCAN, MAX_CACHED_EMPTY};
 use core::ptr;
@@ -51,7 +54,11 @@ pub(crate) enum HeapKind {
 /// A per-thread heap.
 #[doc(hidden)]
 pub struct Heap {
-    pub(crate) current: [*mut Pool; NUM_CLASSES],
+    /// The current pool of every class by request size: entry [`direct_index`]`(size)` is
+    /// the current pool of the class serving `size` bytes (a class above 512 bytes has four
+    /// entries, [`direct_indices`]). Read through [`Heap::current`], written through
+    /// [`Heap::set_current`] alone.
+    direct: [*mut Pool; DIRECT_LEN],
     pub(crate) partial: [PoolList; NUM_CLASSES],
     pub(crate) full: [PoolList; NUM_CLASSES],
     pub(crate) kind: HeapKind,
@@ -90,7 +97,7 @@ unsafe impl Send for Heap {}
 macro_rules! heap_init {
     ($empty:expr, $kind:expr) => {
         Heap {
-            current: [$empty; NUM_CLASSES],
+            direct: [$empty; DIRECT_LEN],
             partial: [PoolList::EMPTY; NUM_CLASSES],
             full: [PoolList::EMPTY; NUM_CLASSES],
             kind: $kind,
@@ -126,7 +133,7 @@ impl Heap {
         // SAFETY: per the contract; the lists are written under the heap's lock.
         unsafe {
             let _g = (*heap).lock.lock();
-            (*heap).current = [empty; NUM_CLASSES];
+            (*heap).direct = [empty; DIRECT_LEN];
             (*heap).partial = [PoolList::EMPTY; NUM_CLASSES];
             (*heap).full = [PoolList::EMPTY; NUM_CLASSES];
             (*heap).kind = HeapKind::Real;
@@ -144,6 +151,57 @@ impl Heap {
     /// The heap a pool names as its owner.
     pub(crate) fn from_id(id: *mut HeapId) -> *mut Heap {
         id.cast()
+    }
+
+    /// The current pool of `class` (the sentinel when there is none).
+    ///
+    /// # Safety
+    ///
+    /// `heap` is a valid heap read by its owner (or under its lock); `class < NUM_CLASSES`.
+    #[inline(always)]
+    pub(crate) unsafe fn current(heap: *mut Heap, class: usize) -> *mut Pool {
+        // SAFETY: per the contract; every class has at least one entry.
+        unsafe { *(*heap).direct.get_unchecked(direct_indices(class).start) }
+    }
+
+    /// Makes `p` the current pool of `class`, in every entry of the class.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Heap::current`], by the owner.
+    pub(crate) unsafe fn set_current(heap: *mut Heap, class: usize, p: *mut Pool) {
+        // SAFETY: per the contract.
+        unsafe {
+            for i in direct_indices(class) {
+                (*heap).direct[i] = p;
+            }
+        }
+    }
+
+    /// The allocation fast path for `size` bytes with an alignment of at most
+    /// [`DIRECT_ALIGN`](crate::size_class::DIRECT_ALIGN): pops a block of the current pool
+    /// found by size; null when the slow path is needed.
+    ///
+    /// # Safety
+    ///
+    /// `heap` is a valid heap used by the calling thread alone; `size <= SMALL_LIMIT`.
+    #[inline(always)]
+    pub(crate) unsafe fn alloc_direct(heap: *mut Heap, size: usize) -> *mut u8 {
+        // SAFETY: per the contract (the index is at most `DIRECT_LEN - 1`); the heap's
+        // current pools belong to this thread, and the sentinel is only read.
+        unsafe { Pool::pop(*(*heap).direct.get_unchecked(direct_index(size))) }
+    }
+
+    /// Pops a block of `class` from the heap's current pool; null when the slow path is
+    /// needed.
+    ///
+    /// # Safety
+    ///
+    /// `heap` is a valid heap used by the calling thread alone; `class < NUM_CLASSES`.
+    #[inline(always)]
+    pub(crate) unsafe fn alloc_class(heap: *mut Heap, class: usize) -> *mut u8 {
+        // SAFETY: per the contract.
+        unsafe { Pool::pop(Heap::current(heap, class)) }
     }
 
     // ---- List transitions: each is called with the heap's lock held -----------------
@@ -164,9 +222,9 @@ impl Heap {
         // SAFETY: per the contract.
         unsafe {
             Pool::set_state(p, PoolState::Current);
-            (*heap).current[class] = p;
+            Heap::set_current(heap, class, p);
             if (*p).used.load(Ordering::Relaxed) == 0 && !(*p).free.is_null() {
-                Pool::reset_empty(p);
+                Pool::relink_empty(p);
             }
             if zero && (*p).zeroed {
                 let b = Pool::bump_one(p);
@@ -177,7 +235,7 @@ impl Heap {
             if (*p).free.is_null() && !Pool::carve(p) {
                 Pool::drain_remote(p);
             }
-            (alloc_fast(heap, class), false)
+            (Heap::alloc_class(heap, class), false)
         }
     }
 
@@ -196,7 +254,7 @@ impl Heap {
     ) -> (*mut u8, bool) {
         // SAFETY: per the contract.
         unsafe {
-            let cur = (*heap).current[class];
+            let cur = Heap::current(heap, class);
             if zero && (*cur).zeroed {
                 let b = Pool::bump_one(cur);
                 if !b.is_null() {
@@ -204,7 +262,7 @@ impl Heap {
                 }
             }
             if Pool::carve(cur) || Pool::drain_remote(cur) > 0 {
-                return (alloc_fast(heap, class), false);
+                return (Heap::alloc_class(heap, class), false);
             }
             (ptr::null_mut(), false)
         }
@@ -368,11 +426,11 @@ impl Heap {
         // SAFETY: per the contract.
         unsafe {
             for c in 0..NUM_CLASSES {
-                let cur = (*heap).current[c];
+                let cur = Heap::current(heap, c);
                 if cur != empty {
                     Pool::drain_remote(cur);
                     if (*cur).used.load(Ordering::Relaxed) == 0 {
-                        (*heap).current[c] = empty;
+                        Heap::set_current(heap, c, empty);
                         arenas.lock().free_pool(cur);
                     }
                 }
@@ -417,8 +475,8 @@ impl Heap {
         // SAFETY: per the contract.
         unsafe {
             for c in 0..NUM_CLASSES {
-                let cur = (*heap).current[c];
-                (*heap).current[c] = empty;
+                let cur = Heap::current(heap, c);
+                Heap::set_current(heap, c, empty);
                 if cur != empty {
                     f(cur);
                 }
@@ -433,70 +491,6 @@ impl Heap {
                 }
             }
             (*heap).cached_empty = 0;
-        }
-    }
-}
-
-/// What a free needs besides the fast path.
-pub(crate) enum Freed {
-    /// Nothing.
-    Done,
-    /// The owner's slow path must free the block into this pool (full, or its last block).
-    Owner(*mut Pool),
-    /// The block, freed by another thread, is the last live one of this listed pool: give
-    /// the pool back.
-    LastRemote(*mut Pool),
-}
-
-/// Pops a block of `class` from the heap's current pool; null when the slow path is needed.
-///
-/// # Safety
-///
-/// `heap` is a valid heap used by the calling thread alone; `class < NUM_CLASSES`.
-#[inline(always)]
-pub(crate) unsafe fn alloc_fast(heap: *mut Heap, class: usize) -> *mut u8 {
-    // SAFETY: the heap and its current pool belong to this thread; the sentinel
-    // pool has a null free list and is only read.
-    unsafe {
-        let pool = *(*heap).current.get_unchecked(class);
-        let b = (*pool).free;
-        if b.is_null() {
-            return ptr::null_mut();
-        }
-        (*pool).free = (*b).next;
-        Pool::add_used(pool, 1);
-        b.cast()
-    }
-}
-
-/// Frees a small block: a plain push when `heap` owns its pool, else a remote push; says
-/// what else must happen.
-///
-/// # Safety
-///
-/// `p` is a live small block, freed exactly once; `heap` is the calling thread's heap.
-#[inline(always)]
-pub(crate) unsafe fn dealloc_fast(heap: *mut Heap, p: *mut u8) -> Freed {
-    let pool = Pool::of(p);
-    // SAFETY: the block is live, so its pool is assigned; if we own it, its
-    // plain fields are ours.
-    unsafe {
-        if (*pool).owner.load(Ordering::Relaxed) == Heap::id(heap) {
-            let u = (*pool).used.load(Ordering::Relaxed).wrapping_sub(1);
-            if !Pool::is(pool, PoolState::Current) && (u == 0 || Pool::is(pool, PoolState::Full)) {
-                return Freed::Owner(pool);
-            }
-            let b = p.cast::<Block>();
-            (*b).next = (*pool).free;
-            (*pool).free = b;
-            // Release: a thread that later finds the pool's blocks all free (its last one
-            // freed remotely) sees these writes before it reuses the pool.
-            (*pool).used.store(u, Ordering::Release);
-            Freed::Done
-        } else if Pool::free_remote(pool, p) {
-            Freed::Done
-        } else {
-            Freed::LastRemote(pool)
         }
     }
 }

@@ -1,8 +1,13 @@
 //! Routing: which size class serves a `(size, align)` request, if any.
 //!
-//! One function, [`route`], is used by `alloc`, `dealloc` and `realloc`, so a
+//! One function, [`route`], decides for `alloc`, `dealloc` and `realloc`, so a
 //! block is always freed through the path that allocated it: there is no address
-//! lookup as in pymalloc, because Rust hands the layout back on free.
+//! lookup as in pymalloc, because Rust hands the layout back on free. The fast
+//! paths use two shortcuts that agree with it (the tests check both): a block is a
+//! pool block exactly when its size is at most [`SMALL_LIMIT`] and its alignment at
+//! most [`MAX_ALIGN`] (so a free computes no class), and [`direct_index`] (for the
+//! common alignments, an index into the heap's table of current pools by size,
+//! mimalloc's `pages_free_direct`, so that an allocation computes no class either).
 //!
 //! Classes are 16 bytes apart up to 512 bytes, then 64 bytes apart up to
 //! [`SMALL_LIMIT`]. Blocks start at [`crate::pool::POOL_HEADER`] (a multiple of
@@ -34,6 +39,34 @@ const fn class_of(size: usize) -> usize {
         size.saturating_sub(1) >> 4
     } else {
         31 + ((size - FINE_LIMIT + 63) >> 6)
+    }
+}
+
+/// The largest alignment served through [`direct_index`]: every class size is a multiple of
+/// it, so the class of the size alone is aligned enough.
+pub const DIRECT_ALIGN: usize = 16;
+
+/// Entries of a heap's table of current pools by size: one per 16 bytes up to
+/// [`SMALL_LIMIT`], and one for size 0.
+pub const DIRECT_LEN: usize = SMALL_LIMIT / 16 + 1;
+
+/// The index in a heap's table of current pools of a request of `size` bytes
+/// (`size <= SMALL_LIMIT`, alignment at most [`DIRECT_ALIGN`]): one addition and one shift.
+#[inline(always)]
+pub const fn direct_index(size: usize) -> usize {
+    (size + 15) >> 4
+}
+
+/// The indices of a heap's table of current pools that name the current pool of `class`:
+/// one for a class up to 512 bytes (two for class 0, which size 0 shares), four for a class
+/// of the 64-byte steps above.
+pub const fn direct_indices(class: usize) -> core::ops::Range<usize> {
+    if class == 0 {
+        0..2
+    } else if class < 32 {
+        class + 1..class + 2
+    } else {
+        33 + 4 * (class - 32)..37 + 4 * (class - 32)
     }
 }
 
@@ -86,6 +119,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_shortcuts_agree_with_route() {
+        let step = if cfg!(miri) { 7 } else { 1 };
+        for size in (0..=SMALL_LIMIT + 64).step_by(step) {
+            for shift in 0..=12 {
+                let align = 1usize << shift;
+                // `SMALL_LIMIT` is a multiple of every alignment up to `MAX_ALIGN`, so rounding
+                // a small size up to its alignment keeps it small.
+                let small = size <= SMALL_LIMIT && align <= MAX_ALIGN;
+                assert_eq!(
+                    small,
+                    route(size, align).is_some(),
+                    "size {size} align {align}"
+                );
+                if size <= SMALL_LIMIT && align <= DIRECT_ALIGN {
+                    let c = route(size, align).unwrap();
+                    assert!(
+                        direct_indices(c).contains(&direct_index(size)),
+                        "size {size}"
+                    );
+                }
+            }
+        }
+        // The classes' indices cover the table once each, in order.
+        let mut next = 0;
+        for c in 0..NUM_CLASSES {
+            let r = direct_indices(c);
+            assert_eq!(r.start, next, "class {c}");
+            assert!(!r.is_empty());
+            next = r.end;
+        }
+        assert_eq!(next, DIRECT_LEN);
     }
 
     #[test]

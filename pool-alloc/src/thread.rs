@@ -67,7 +67,8 @@ pub(crate) fn heap() -> *mut Heap {
     HEAP.get()
 }
 
-/// `alloc` (`zero`: `alloc_zeroed`) for the calling thread.
+/// `alloc` (`zero`: `alloc_zeroed`) for the calling thread: the core's fast path inline,
+/// everything else in one call out of line (a tail call, so the fast path saves no register).
 ///
 /// # Safety
 ///
@@ -75,19 +76,33 @@ pub(crate) fn heap() -> *mut Heap {
 #[inline(always)]
 pub(crate) unsafe fn alloc(layout: Layout, zero: bool) -> *mut u8 {
     let h = heap();
-    // SAFETY: `h` is this thread's heap (a sentinel makes the core return null).
-    let p = unsafe {
-        if zero {
-            CORE.alloc_zeroed(h, layout)
-        } else {
-            CORE.alloc(h, layout)
-        }
-    };
-    if p.is_null() {
-        // SAFETY: as above.
-        return unsafe { alloc_unowned(h, layout, zero) };
+    // SAFETY: `h` is this thread's heap (a sentinel's pools are empty, so the fast path
+    // falls through to `alloc_slow`).
+    unsafe {
+        CORE.alloc_with(h, layout, zero, || {
+            alloc_slow(layout.size(), layout.align(), h, zero)
+        })
     }
-    p
+}
+
+/// `alloc` beyond the fast path for the calling thread.
+///
+/// # Safety
+///
+/// `heap` is the calling thread's heap; `size` and `align` make a valid layout of non-zero
+/// size. (The arguments in the order the fast path has them: the jump here moves no
+/// register.)
+#[inline(never)]
+unsafe fn alloc_slow(size: usize, align: usize, heap: *mut Heap, zero: bool) -> *mut u8 {
+    // SAFETY: per the contract (a sentinel makes the core return null).
+    unsafe {
+        let p = Core::alloc_general(size, align, heap, &CORE, zero);
+        if p.is_null() {
+            let layout = Layout::from_size_align_unchecked(size, align);
+            return alloc_unowned(heap, layout, zero);
+        }
+        p
+    }
 }
 
 /// `realloc` for the calling thread.
