@@ -99,11 +99,13 @@ fn main() {
                 }
             }
         }
-        let curves = if component == Component::Policy {
-            bar.set_message("hit-ratio curves");
-            policy::curves(&settings)
-        } else {
-            Vec::new()
+        let curves = match component {
+            Component::Policy => {
+                bar.set_message("hit-ratio curves");
+                policy::curves(&settings)
+            }
+            Component::Alloc => benches::compare::alloc::scaling_curves(&done, &settings),
+            _ => Vec::new(),
         };
         bar.finish_with_message("done");
         results.push(ComponentResult {

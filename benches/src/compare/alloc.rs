@@ -24,7 +24,7 @@ use std::process::Command;
 use std::sync::{Barrier, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use super::{Case, Mode, Sample, Settings, Workload};
+use super::{Case, Curve, Mode, Sample, Settings, Workload, WorkloadResult};
 use crate::rng::SplitMix64;
 
 /// The contenders: display name, binary name, ours.
@@ -108,6 +108,24 @@ impl AllocWorkload {
         Self::ALL.into_iter().find(|w| w.name() == name)
     }
 
+    /// Allocations the workload makes at `threads` threads and `scale`, for the scaling
+    /// curves' time per operation (`None` for the workloads that have no curve). The child
+    /// runs exactly these counts.
+    ///
+    /// ```
+    /// use benches::compare::alloc::AllocWorkload;
+    /// assert_eq!(AllocWorkload::Larson.operations(2, 1), Some(400_000));
+    /// assert_eq!(AllocWorkload::Pipeline.operations(4, 1), Some(500_000));
+    /// assert_eq!(AllocWorkload::Json.operations(1, 1), None);
+    /// ```
+    pub fn operations(self, threads: usize, scale: u64) -> Option<u64> {
+        match self {
+            AllocWorkload::Larson => Some(threads as u64 * larson_rounds(scale) * LARSON_REPLACE),
+            AllocWorkload::Pipeline => Some(pipeline_pairs(threads) as u64 * pipeline_items(scale)),
+            _ => None,
+        }
+    }
+
     /// The figure that ranks it (`None`: time).
     fn rank_by(self) -> Option<&'static str> {
         match self {
@@ -184,10 +202,18 @@ fn check(b: &[u8]) {
     );
 }
 
+/// Blocks each larson thread replaces per round.
+const LARSON_REPLACE: u64 = 20_000;
+
+fn larson_rounds(scale: u64) -> u64 {
+    10 * scale
+}
+
+/// Each of `threads` threads replaces random blocks of its own set, then hands its set to the
+/// next thread (with one thread, to itself: no frees by another thread).
 fn larson(threads: usize, rounds: u64) {
     const SLOTS: usize = 2_000;
-    const REPLACE: u64 = 20_000;
-    let threads = threads.max(2);
+    let threads = threads.max(1);
     let barrier = Barrier::new(threads);
     let handoff: Vec<Mutex<Vec<Box<[u8]>>>> = (0..threads).map(|_| Mutex::default()).collect();
     std::thread::scope(|s| {
@@ -197,7 +223,7 @@ fn larson(threads: usize, rounds: u64) {
                 let mut rng = SplitMix64::new(t as u64 + 1);
                 let mut slots: Vec<Box<[u8]>> = (0..SLOTS).map(|_| block(&mut rng, 1000)).collect();
                 for _ in 0..rounds {
-                    for _ in 0..REPLACE {
+                    for _ in 0..LARSON_REPLACE {
                         let i = rng.below(SLOTS as u64) as usize;
                         check(&slots[i]);
                         slots[i] = block(&mut rng, 1000);
@@ -212,27 +238,42 @@ fn larson(threads: usize, rounds: u64) {
     });
 }
 
-fn pipeline(items: u64) {
-    let (tx, rx) = mpsc::sync_channel::<Vec<Box<[u8]>>>(16);
-    let consumer = std::thread::spawn(move || {
-        for batch in rx {
-            for b in &batch {
-                check(b);
-            }
+fn pipeline_items(scale: u64) -> u64 {
+    250_000 * scale
+}
+
+/// Producer/consumer pairs at `threads` threads (one pair below four).
+fn pipeline_pairs(threads: usize) -> usize {
+    (threads / 2).max(1)
+}
+
+/// Pairs of threads, each producer making `items` blocks in batches of 64 that its consumer
+/// checks and frees.
+fn pipeline(items: u64, threads: usize) {
+    std::thread::scope(|s| {
+        for pair in 0..pipeline_pairs(threads) {
+            let (tx, rx) = mpsc::sync_channel::<Vec<Box<[u8]>>>(16);
+            s.spawn(move || {
+                for batch in rx {
+                    for b in &batch {
+                        check(b);
+                    }
+                }
+            });
+            s.spawn(move || {
+                let mut rng = SplitMix64::new(5 + pair as u64);
+                let mut batch = Vec::with_capacity(64);
+                for _ in 0..items {
+                    batch.push(block(&mut rng, 512));
+                    if batch.len() == 64 {
+                        tx.send(std::mem::replace(&mut batch, Vec::with_capacity(64)))
+                            .expect("consumer alive");
+                    }
+                }
+                tx.send(batch).expect("consumer alive");
+            });
         }
     });
-    let mut rng = SplitMix64::new(5);
-    let mut batch = Vec::with_capacity(64);
-    for _ in 0..items {
-        batch.push(block(&mut rng, 512));
-        if batch.len() == 64 {
-            tx.send(std::mem::replace(&mut batch, Vec::with_capacity(64)))
-                .expect("consumer alive");
-        }
-    }
-    tx.send(batch).expect("consumer alive");
-    drop(tx);
-    consumer.join().expect("consumer");
 }
 
 fn json(documents: u64) {
@@ -345,8 +386,8 @@ pub fn child_main() {
     let mut not_work = 0.0;
     match workload {
         AllocWorkload::BinaryTrees => binary_trees(14 + scale.ilog2().min(4), threads),
-        AllocWorkload::Larson => larson(threads, 10 * scale),
-        AllocWorkload::Pipeline => pipeline(250_000 * scale),
+        AllocWorkload::Larson => larson(threads, larson_rounds(scale)),
+        AllocWorkload::Pipeline => pipeline(pipeline_items(scale), threads),
         AllocWorkload::Json => json(150 * scale),
         AllocWorkload::Burst => burst(2_000_000),
         AllocWorkload::Remote => {
@@ -454,6 +495,59 @@ fn child_case(
     }
 }
 
+/// The thread counts a scaling workload runs at: 1, 2, 4 and 8 threads (the pipeline's pairs
+/// need two) and `--threads`; in quick mode 2 and 4.
+fn scaling_threads(w: AllocWorkload, settings: &Settings) -> Vec<usize> {
+    let mut t = match settings.mode {
+        Mode::Quick => vec![2, 4],
+        _ => vec![1, 2, 4, 8],
+    };
+    t.push(settings.threads);
+    if w == AllocWorkload::Pipeline {
+        t.retain(|&n| n >= 2);
+        t.iter_mut().for_each(|n| *n = 2 * pipeline_pairs(*n));
+    }
+    t.sort_unstable();
+    t.dedup();
+    t
+}
+
+/// A workload's name in the report: the scaling workloads carry their thread count.
+fn workload_name(w: AllocWorkload, threads: usize) -> String {
+    if w.operations(threads, 1).is_some() {
+        format!("{} {threads} thr", w.name())
+    } else {
+        w.name().to_owned()
+    }
+}
+
+/// Time per allocation against threads, for every contender, from the scaling workloads'
+/// results (their medians): one curve for larson, one for the pipeline.
+pub fn scaling_curves(results: &[WorkloadResult], settings: &Settings) -> Vec<Curve> {
+    let scale = settings.mode.scale();
+    [AllocWorkload::Larson, AllocWorkload::Pipeline]
+        .into_iter()
+        .filter_map(|w| {
+            let mut curve = Curve {
+                name: w.name().to_owned(),
+                x_label: "threads".to_owned(),
+                y_label: "ns per allocation".to_owned(),
+                log_x: false,
+                y_max: None,
+                series: Vec::new(),
+            };
+            for t in scaling_threads(w, settings) {
+                let ops = w.operations(t, scale)? as f64;
+                let r = results.iter().find(|r| r.name == workload_name(w, t))?;
+                for c in &r.contenders {
+                    curve.push(&c.name, t as f64, c.median * 1e9 / ops);
+                }
+            }
+            (curve.series.first().is_some_and(|s| s.1.len() >= 2)).then_some(curve)
+        })
+        .collect()
+}
+
 /// The allocator workloads, or a note saying why there are none.
 pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
     let dir = bin_dir();
@@ -475,24 +569,28 @@ pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
         threads,
         format!("binary-trees to depth {}", 14 + scale.ilog2().min(4)),
     )];
-    let mut larson_threads = vec![2, 4, threads];
-    larson_threads.sort_unstable();
-    larson_threads.dedup();
-    for t in larson_threads {
+    for t in scaling_threads(AllocWorkload::Larson, settings) {
         plan.push((
             AllocWorkload::Larson,
             t,
-            format!("larson-style hand-off, {t} threads, {} rounds", 10 * scale),
+            format!(
+                "larson-style hand-off, {t} threads, {} rounds",
+                larson_rounds(scale)
+            ),
         ));
     }
-    plan.push((
-        AllocWorkload::Pipeline,
-        2,
-        format!(
-            "{} blocks of 8-512 B made by one thread, freed by another",
-            250_000 * scale
-        ),
-    ));
+    for t in scaling_threads(AllocWorkload::Pipeline, settings) {
+        plan.push((
+            AllocWorkload::Pipeline,
+            t,
+            format!(
+                "{} producer/consumer pairs, each {} blocks of 8-512 B made by one thread and \
+                 freed by the other",
+                pipeline_pairs(t),
+                pipeline_items(scale)
+            ),
+        ));
+    }
     plan.push((
         AllocWorkload::Json,
         1,
@@ -526,11 +624,7 @@ pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
     let workloads = plan
         .into_iter()
         .map(|(w, threads, about)| Workload {
-            name: if w == AllocWorkload::Larson {
-                format!("larson {threads} thr")
-            } else {
-                w.name().to_owned()
-            },
+            name: workload_name(w, threads),
             about,
             rank_by: w.rank_by().map(str::to_owned),
             rounds: w.rank_by().map(|_| memory_rounds),

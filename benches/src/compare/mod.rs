@@ -282,9 +282,53 @@ pub struct ComponentResult {
     pub workloads: Vec<WorkloadResult>,
     /// A note (for example: the traces were not found).
     pub note: Option<String>,
-    /// Hit ratio against capacity (eviction policies only).
+    /// Figures against a parameter (the policies' hit ratio against capacity, the
+    /// allocators' time per operation against threads).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub curves: Vec<policy::Curve>,
+    pub curves: Vec<Curve>,
+}
+
+/// One figure against one parameter for every contender: a panel of a component's curves
+/// chart and a table of its report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Curve {
+    /// What the curve is of (a trace, a workload).
+    pub name: String,
+    /// The parameter on the x axis (e.g. "capacity").
+    pub x_label: String,
+    /// The figure on the y axis (e.g. "hit ratio").
+    pub y_label: String,
+    /// Whether the x axis is logarithmic.
+    pub log_x: bool,
+    /// The top of the y axis, when the figure has one (a ratio: 1); else the largest value.
+    pub y_max: Option<f64>,
+    /// Per contender: `(x, y)` points by increasing `x`.
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+impl Curve {
+    /// Adds the point `(x, y)` to `contender`'s series (made on first use).
+    ///
+    /// ```
+    /// use benches::compare::Curve;
+    /// let mut c = Curve {
+    ///     name: "loop".into(),
+    ///     x_label: "capacity".into(),
+    ///     y_label: "hit ratio".into(),
+    ///     log_x: true,
+    ///     y_max: Some(1.0),
+    ///     series: Vec::new(),
+    /// };
+    /// c.push("lru", 100.0, 0.5);
+    /// c.push("lru", 1000.0, 0.9);
+    /// assert_eq!(c.series, vec![("lru".to_owned(), vec![(100.0, 0.5), (1000.0, 0.9)])]);
+    /// ```
+    pub fn push(&mut self, contender: &str, x: f64, y: f64) {
+        match self.series.iter_mut().find(|s| s.0 == contender) {
+            Some(s) => s.1.push((x, y)),
+            None => self.series.push((contender.to_owned(), vec![(x, y)])),
+        }
+    }
 }
 
 /// The median of `values` (the mean of the middle two for an even count); 0 when empty.

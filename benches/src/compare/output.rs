@@ -8,8 +8,7 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use super::machine::Machine;
-use super::policy::Curve;
-use super::{ComponentResult, ContenderResult, Settings, WorkloadResult};
+use super::{ComponentResult, ContenderResult, Curve, Settings, WorkloadResult};
 
 /// Everything one run of the command measured.
 #[derive(Debug, Clone, Serialize)]
@@ -157,7 +156,7 @@ pub fn component_markdown(c: &ComponentResult) -> String {
     out
 }
 
-/// A hit-ratio curve as a table: a row per contender, a column per capacity.
+/// A curve as a table: a row per contender, a column per value of the parameter.
 fn curve_markdown(curve: &Curve) -> String {
     let mut out = String::new();
     let Some((_, first)) = curve.series.first() else {
@@ -165,23 +164,22 @@ fn curve_markdown(curve: &Curve) -> String {
     };
     let _ = writeln!(
         out,
-        "**Hit ratio against capacity, {}**
-",
-        curve.name
+        "**{}: {} against {}**\n",
+        curve.name, curve.y_label, curve.x_label
     );
-    let caps: Vec<String> = first.iter().map(|(c, _)| c.to_string()).collect();
-    let _ = writeln!(out, "| contender | {} |", caps.join(" | "));
-    let _ = writeln!(out, "|---|{}", "---|".repeat(caps.len()));
+    let xs: Vec<String> = first.iter().map(|(x, _)| format!("{x}")).collect();
+    let _ = writeln!(out, "| contender | {} |", xs.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(xs.len()));
     for (name, points) in &curve.series {
-        let cells: Vec<String> = points.iter().map(|(_, r)| format!("{r:.3}")).collect();
+        let cells: Vec<String> = points.iter().map(|(_, y)| format!("{y:.3}")).collect();
         let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
     }
     out.push('\n');
     out
 }
 
-/// Writes the hit-ratio curves of a component, one panel per key stream: hit ratio against
-/// capacity (logarithmic), a line per contender.
+/// Writes the curves of a component, one panel per curve: its figure against its parameter,
+/// a line per contender.
 pub fn curves_chart(curves: &[Curve], path: &Path) -> Result<(), String> {
     if curves.is_empty() {
         return Ok(());
@@ -192,43 +190,76 @@ pub fn curves_chart(curves: &[Curve], path: &Path) -> Result<(), String> {
     let root = SVGBackend::new(path, (420 * cols as u32, 340 * rows as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     for (curve, area) in curves.iter().zip(root.split_evenly((rows, cols))) {
-        let caps = curve
-            .series
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|&(c, _)| c));
-        let (lo, hi) = caps.fold((usize::MAX, 1), |(lo, hi), c| (lo.min(c), hi.max(c)));
-        let mut chart = ChartBuilder::on(&area)
-            .caption(format!("hit ratio, {}", curve.name), ("sans-serif", 15))
+        let points = || curve.series.iter().flat_map(|(_, p)| p.iter().copied());
+        let (lo, hi) = points().fold((f64::MAX, f64::MIN), |(lo, hi), (x, _)| {
+            (lo.min(x), hi.max(x))
+        });
+        let top = curve
+            .y_max
+            .unwrap_or_else(|| 1.1 * points().fold(0f64, |m, (_, y)| m.max(y)));
+        let mut builder = ChartBuilder::on(&area);
+        builder
+            .caption(
+                format!("{}, {}", curve.y_label, curve.name),
+                ("sans-serif", 15),
+            )
             .margin(8)
             .x_label_area_size(30)
-            .y_label_area_size(40)
-            .build_cartesian_2d((lo.max(1) as f64..hi as f64).log_scale(), 0f64..1f64)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc("capacity")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .draw()
-            .map_err(|e| err(&e))?;
-        for (j, (name, points)) in curve.series.iter().enumerate() {
-            let color = Palette99::pick(j).to_rgba();
-            let line = points.iter().map(|&(c, r)| (c as f64, r));
-            chart
-                .draw_series(LineSeries::new(line, color.stroke_width(2)))
-                .map_err(|e| err(&e))?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
-                });
+            .y_label_area_size(40);
+        // A ratio's curves rise towards its top (legend below them); times rise to the right.
+        let legend = if curve.y_max.is_some() {
+            SeriesLabelPosition::LowerRight
+        } else {
+            SeriesLabelPosition::UpperLeft
+        };
+        // A linear axis is of counts (threads): a label per whole number.
+        let x_labels = if curve.log_x {
+            10
+        } else {
+            (hi - lo) as usize + 1
+        };
+        // The two kinds of x axis are two chart types; the drawing is the same.
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart.map_err(|e| err(&e))?;
+                chart
+                    .configure_mesh()
+                    .x_desc(curve.x_label.as_str())
+                    .x_labels(x_labels)
+                    .x_label_formatter(&|x| format!("{x:.0}"))
+                    .draw()
+                    .map_err(|e| err(&e))?;
+                for (j, (name, points)) in curve.series.iter().enumerate() {
+                    let color = Palette99::pick(j).to_rgba();
+                    chart
+                        .draw_series(LineSeries::new(
+                            points.iter().copied(),
+                            color.stroke_width(2),
+                        ))
+                        .map_err(|e| err(&e))?
+                        .label(name.clone())
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
+                        });
+                    chart
+                        .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                        .map_err(|e| err(&e))?;
+                }
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .label_font(("sans-serif", 10))
+                    .position(legend)
+                    .draw()
+                    .map_err(|e| err(&e))?;
+            }};
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 10))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(|e| err(&e))?;
+        if curve.log_x {
+            draw!(builder.build_cartesian_2d((lo.max(1.0)..hi).log_scale(), 0f64..top));
+        } else {
+            draw!(builder.build_cartesian_2d(lo..hi, 0f64..top));
+        }
     }
     root.present().map_err(|e| err(&e))?;
     Ok(())

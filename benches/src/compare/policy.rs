@@ -9,10 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lru_ttl::EvictionPolicy;
-use serde::Serialize;
 
 use super::shared::{SharedDriver, moka_sync::Moka, ours::load, quick::Quick, zipf_case};
-use super::{Case, Mode, Sample, Settings, Workload, timed};
+use super::{Case, Curve, Mode, Sample, Settings, Workload, timed};
 use crate::traces::all_traces;
 use crate::zipf::Zipf;
 
@@ -130,15 +129,6 @@ pub fn workloads(settings: &Settings) -> (Vec<Workload>, Option<String>) {
     (out, note)
 }
 
-/// Hit ratio against capacity for every contender on one key stream.
-#[derive(Debug, Clone, Serialize)]
-pub struct Curve {
-    /// The key stream (a trace's name, or a Zipf).
-    pub name: String,
-    /// Per contender: `(capacity, hit ratio)`, by increasing capacity.
-    pub series: Vec<(String, Vec<(usize, f64)>)>,
-}
-
 fn point<D: SharedDriver>(keys: &[u64], capacity: usize) -> (String, f64) {
     let (hits, _) = replay::<D>(keys, capacity);
     (D::NAME.to_owned(), hits as f64 / keys.len() as f64)
@@ -161,16 +151,20 @@ pub fn curves(settings: &Settings) -> Vec<Curve> {
     streams
         .into_iter()
         .map(|(name, keys)| {
-            let mut series: Vec<(String, Vec<(usize, f64)>)> = Vec::new();
+            let mut curve = Curve {
+                name,
+                x_label: "capacity".to_owned(),
+                y_label: "hit ratio".to_owned(),
+                log_x: true,
+                y_max: Some(1.0),
+                series: Vec::new(),
+            };
             for &capacity in capacities {
                 for (contender, ratio) in contenders!(point(&keys, capacity)) {
-                    match series.iter_mut().find(|s| s.0 == contender) {
-                        Some(s) => s.1.push((capacity, ratio)),
-                        None => series.push((contender, vec![(capacity, ratio)])),
-                    }
+                    curve.push(&contender, capacity as f64, ratio);
                 }
             }
-            Curve { name, series }
+            curve
         })
         .collect()
 }
