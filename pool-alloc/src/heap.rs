@@ -223,9 +223,9 @@ impl Heap {
         unsafe {
             Pool::set_state(p, PoolState::Current);
             Heap::set_current(heap, class, p);
-            if (*p).used.load(Ordering::Relaxed) == 0 && !(*p).free.is_null() {
-                Pool::relink_empty(p);
-            }
+            // An emptied pool keeps its free list (the blocks its last round freed, most
+            // recent first): relinking it in address order cost more cache misses and time
+            // than it saved (docs/measured/pool-alloc.md).
             if zero && (*p).zeroed {
                 let b = Pool::bump_one(p);
                 if !b.is_null() {

@@ -266,28 +266,15 @@ impl Pool {
     ///
     /// Called by the owner of an assigned pool whose `free` list is empty.
     pub(crate) unsafe fn carve(pool: *mut Pool) -> bool {
-        // SAFETY: per the contract.
-        unsafe {
-            let bs = (*pool).block_size as usize;
-            let left = ((*pool).end.addr() - (*pool).bump.addr()) / bs;
-            if left == 0 {
-                return false;
-            }
-            Pool::link_fresh(pool, (CARVE_BYTES / bs).clamp(1, left));
-            true
-        }
-    }
-
-    /// Owner: links the next `n` never-used blocks, in address order, in front of `free`.
-    ///
-    /// # Safety
-    ///
-    /// Called by the owner of an assigned pool with at least `n > 0` blocks in `[bump, end)`.
-    unsafe fn link_fresh(pool: *mut Pool, n: usize) {
         // SAFETY: all pointers stay inside `[bump, end)` of the caller's pool.
         unsafe {
             let bs = (*pool).block_size as usize;
             let bump = (*pool).bump;
+            let left = ((*pool).end.addr() - bump.addr()) / bs;
+            if left == 0 {
+                return false;
+            }
+            let n = (CARVE_BYTES / bs).clamp(1, left);
             let mut b = bump;
             for _ in 1..n {
                 let nx = b.add(bs);
@@ -297,11 +284,12 @@ impl Pool {
             (*b.cast::<Block>()).next = (*pool).free;
             (*pool).free = bump.cast();
             (*pool).bump = bump.add(n * bs);
+            true
         }
     }
 
-    /// Owner: forgets the free list of a pool with no live block and makes it carve afresh
-    /// from the start.
+    /// Forgets the free list of a pool with no live block and makes it carve afresh from the
+    /// start.
     ///
     /// # Safety
     ///
@@ -313,27 +301,6 @@ impl Pool {
             (*pool).free = ptr::null_mut();
             (*pool).bump = pool.cast::<u8>().add(POOL_HEADER);
             (*pool).zeroed = false;
-        }
-    }
-
-    /// Owner: links the blocks of a pool with no live block afresh, in address order, so that
-    /// they are handed out in address order again (a free list left by random-order frees
-    /// scatters the next round). Every block ever carved is linked at once: its memory was
-    /// touched already, and one pass spares the slow path the refills that carving a page at
-    /// a time would take (binary-trees: 0.4 instructions per allocation fewer).
-    ///
-    /// # Safety
-    ///
-    /// As for [`Pool::rewind`], by the owner.
-    pub(crate) unsafe fn relink_empty(pool: *mut Pool) {
-        // SAFETY: per the contract.
-        unsafe {
-            let carved = (*pool).bump;
-            Pool::rewind(pool);
-            let n = (carved.addr() - (*pool).bump.addr()) / (*pool).block_size as usize;
-            if n > 0 {
-                Pool::link_fresh(pool, n);
-            }
         }
     }
 
