@@ -147,10 +147,9 @@ impl Arenas {
             self.unlink(a);
             (*a).free_bits &= !bit;
             self.link(a);
-            let zeroed = (*a).zero_bits & bit != 0;
             (*a).zero_bits &= !bit;
             let pool = a.cast::<u8>().add(i * POOL_SIZE).cast::<Pool>();
-            Pool::init(pool, class, zeroed, owner);
+            Pool::init(pool, class, owner);
             pool
         }
     }

@@ -244,7 +244,8 @@ impl Core {
         }
     }
 
-    /// Allocates zeroed memory, skipping the memset for blocks fresh from the OS.
+    /// Allocates zeroed memory (a pool block is cleared; a large one comes zeroed from the
+    /// system allocator).
     ///
     /// # Safety
     ///
@@ -320,11 +321,10 @@ impl Core {
             // SAFETY: per the contract; blocks are `class_size(c) >= size` bytes.
             Some(c) => unsafe {
                 let mut p = Heap::alloc_class(heap, c);
-                let mut known_zero = false;
                 if p.is_null() {
-                    (p, known_zero) = core.alloc_slow(heap, c, zero);
+                    p = core.alloc_slow(heap, c);
                 }
-                if zero && !known_zero && !p.is_null() {
+                if zero && !p.is_null() {
                     ptr::write_bytes(p, 0, size);
                 }
                 p
@@ -457,29 +457,24 @@ impl Core {
 
     /// The allocation slow path: the current pool of `class` has no free block.
     /// Returns the block (null when out of memory, or when `heap` is a thread's
-    /// sentinel, which the global wrapper handles) and whether it is known zero.
+    /// sentinel, which the global wrapper handles).
     ///
     /// # Safety
     ///
     /// As for [`Core::alloc`] (`heap` may also be a thread sentinel).
     #[cold]
     #[inline(never)]
-    pub(crate) unsafe fn alloc_slow(
-        &self,
-        heap: *mut Heap,
-        class: usize,
-        zero: bool,
-    ) -> (*mut u8, bool) {
+    pub(crate) unsafe fn alloc_slow(&self, heap: *mut Heap, class: usize) -> *mut u8 {
         // SAFETY: the heap is ours; every pool we touch is owned by it or taken for it.
         unsafe {
             if (*heap).kind != HeapKind::Real {
-                return (ptr::null_mut(), false);
+                return ptr::null_mut();
             }
             // The current pool is in no list: refilling it needs no lock.
             let cur = Heap::current(heap, class);
             if cur != self.empty_pool() {
-                let got = Heap::refill_current(heap, class, zero);
-                if !got.0.is_null() {
+                let got = Heap::refill_current(heap, class);
+                if !got.is_null() {
                     return got;
                 }
             }
@@ -491,7 +486,7 @@ impl Core {
             }
             let p = Heap::take_listed(heap, class);
             if !p.is_null() {
-                return Heap::install(heap, class, p, zero);
+                return Heap::install(heap, class, p);
             }
             loop {
                 let p = self.adopt(class, heap);
@@ -500,15 +495,15 @@ impl Core {
                 }
                 Pool::drain_remote(p);
                 if !(*p).free.is_null() || (*p).bump < (*p).end {
-                    return Heap::install(heap, class, p, zero);
+                    return Heap::install(heap, class, p);
                 }
                 Heap::park_full(heap, p, arenas);
             }
             let p = self.arenas.lock().alloc_pool(class, Heap::id(heap));
             if p.is_null() {
-                return (ptr::null_mut(), false);
+                return ptr::null_mut();
             }
-            Heap::install(heap, class, p, zero)
+            Heap::install(heap, class, p)
         }
     }
 

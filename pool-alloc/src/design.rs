@@ -66,5 +66,4 @@
 //!   when the process is quiescent.
 //!
 //! Nothing here panics on the allocation paths: when the OS refuses memory the
-//! allocator returns null. `alloc_zeroed` skips the memset for blocks carved
-//! from memory fresh from `mmap` (or purged).
+//! allocator returns null.

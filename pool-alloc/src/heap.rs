@@ -207,18 +207,12 @@ impl Heap {
     // ---- List transitions: each is called with the heap's lock held -----------------
 
     /// Makes `p`, owned by the heap and in no list, its current pool for `class` and pops a
-    /// block from it; returns the block (null if the pool has none) and whether it is known
-    /// zero (`zero`: the caller wants a zeroed block).
+    /// block from it; returns the block (null if the pool has none).
     ///
     /// # Safety
     ///
     /// The caller holds the heap's lock and is its owner.
-    pub(crate) unsafe fn install(
-        heap: *mut Heap,
-        class: usize,
-        p: *mut Pool,
-        zero: bool,
-    ) -> (*mut u8, bool) {
+    pub(crate) unsafe fn install(heap: *mut Heap, class: usize, p: *mut Pool) -> *mut u8 {
         // SAFETY: per the contract.
         unsafe {
             Pool::set_state(p, PoolState::Current);
@@ -226,16 +220,10 @@ impl Heap {
             // An emptied pool keeps its free list (the blocks its last round freed, most
             // recent first): relinking it in address order cost more cache misses and time
             // than it saved (docs/measured/pool-alloc.md).
-            if zero && (*p).zeroed {
-                let b = Pool::bump_one(p);
-                if !b.is_null() {
-                    return (b, true);
-                }
-            }
             if (*p).free.is_null() && !Pool::carve(p) {
                 Pool::drain_remote(p);
             }
-            (Heap::alloc_class(heap, class), false)
+            Heap::alloc_class(heap, class)
         }
     }
 
@@ -247,24 +235,14 @@ impl Heap {
     ///
     /// The caller is the heap's owner, and the heap has a current pool of `class` (not the
     /// sentinel). The current pool is in no list: no lock is needed.
-    pub(crate) unsafe fn refill_current(
-        heap: *mut Heap,
-        class: usize,
-        zero: bool,
-    ) -> (*mut u8, bool) {
+    pub(crate) unsafe fn refill_current(heap: *mut Heap, class: usize) -> *mut u8 {
         // SAFETY: per the contract.
         unsafe {
             let cur = Heap::current(heap, class);
-            if zero && (*cur).zeroed {
-                let b = Pool::bump_one(cur);
-                if !b.is_null() {
-                    return (b, true);
-                }
-            }
             if Pool::carve(cur) || Pool::drain_remote(cur) > 0 {
-                return (Heap::alloc_class(heap, class), false);
+                return Heap::alloc_class(heap, class);
             }
-            (ptr::null_mut(), false)
+            ptr::null_mut()
         }
     }
 

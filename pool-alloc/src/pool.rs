@@ -110,8 +110,6 @@ pub(crate) struct Pool {
     pub(crate) class: u16,
     /// A [`PoolState`], changed under the lock its table names; read by anyone.
     state: AtomicU8,
-    /// Whether `[bump, end)` is known to be zero (fresh from the OS or purged).
-    pub(crate) zeroed: bool,
     /// The owner's free of a block leaves the fast path when `used - 1 < free_limit`:
     /// [`Pool::free_limit_of`] the state, set with it, so that the fast path compares one
     /// field where it would test the state twice. A plain field: only the owner reads it,
@@ -142,7 +140,6 @@ impl Pool {
             block_size: 0,
             class: 0,
             state: AtomicU8::new(PoolState::Free as u8),
-            zeroed: false,
             free_limit: Pool::free_limit_of(PoolState::Free),
             owner: AtomicPtr::new(ptr::null_mut()),
             _pad: [0],
@@ -163,7 +160,6 @@ impl Pool {
             block_size: 0,
             class: 0,
             state: AtomicU8::new(PoolState::Free as u8),
-            zeroed: false,
             free_limit: Pool::free_limit_of(PoolState::Free),
             owner: AtomicPtr::new(ptr::null_mut()),
             _pad: [0],
@@ -176,7 +172,7 @@ impl Pool {
     /// # Safety
     ///
     /// `pool` is a free, `POOL_SIZE`-aligned pool of a live arena, owned by the caller.
-    pub(crate) unsafe fn init(pool: *mut Pool, class: usize, zeroed: bool, owner: *mut HeapId) {
+    pub(crate) unsafe fn init(pool: *mut Pool, class: usize, owner: *mut HeapId) {
         let bs = crate::size_class::class_size(class);
         let base = pool.cast::<u8>();
         let cap = (POOL_SIZE - POOL_HEADER) / bs;
@@ -194,7 +190,6 @@ impl Pool {
                     block_size: bs as u32,
                     class: class as u16,
                     state: AtomicU8::new(PoolState::Current as u8),
-                    zeroed,
                     free_limit: Pool::free_limit_of(PoolState::Current),
                     owner: AtomicPtr::new(owner),
                     _pad: [0],
@@ -300,26 +295,6 @@ impl Pool {
         unsafe {
             (*pool).free = ptr::null_mut();
             (*pool).bump = pool.cast::<u8>().add(POOL_HEADER);
-            (*pool).zeroed = false;
-        }
-    }
-
-    /// Owner: takes one never-used block, which is zero when `zeroed` is set.
-    ///
-    /// # Safety
-    ///
-    /// Called by the owner of an assigned pool.
-    pub(crate) unsafe fn bump_one(pool: *mut Pool) -> *mut u8 {
-        // SAFETY: the block lies inside `[bump, end)` of the caller's pool.
-        unsafe {
-            let bs = (*pool).block_size as usize;
-            let b = (*pool).bump;
-            if (*pool).end.addr() - b.addr() < bs {
-                return ptr::null_mut();
-            }
-            (*pool).bump = b.add(bs);
-            Pool::add_used(pool, 1);
-            b
         }
     }
 
