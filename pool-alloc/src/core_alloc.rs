@@ -14,8 +14,7 @@
 use crate::arena::Arenas;
 use crate::heap::{Heap, HeapKind};
 use crate::lock::Lock;
-use crate::pool::{Block, Pool, PoolList, PoolState};
-use crate::remote::{Batch, INBOX_LIMIT, REMOTE_BATCH};
+use crate::pool::{Pool, PoolList, PoolState};
 use crate::size_class::{DIRECT_ALIGN, MAX_ALIGN, NUM_CLASSES, SMALL_LIMIT, class_size, route};
 use crate::stats::{ClassStats, Stats};
 use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
@@ -36,11 +35,6 @@ pub struct Core {
     heaps: AtomicPtr<Heap>,
     large_count: AtomicUsize,
     large_bytes: AtomicUsize,
-    /// Remote frees parked for one heap before they are posted ([`REMOTE_BATCH`]).
-    remote_batch: AtomicUsize,
-    /// Blocks that may wait in a heap's inbox before a poster frees them to their pools
-    /// ([`INBOX_LIMIT`]).
-    inbox_limit: AtomicUsize,
     /// The sentinel pool: an empty free list, never written.
     pub(crate) empty: Pool,
 }
@@ -76,8 +70,6 @@ macro_rules! core_init {
             }),
             large_count: AtomicUsize::new(0),
             large_bytes: AtomicUsize::new(0),
-            remote_batch: AtomicUsize::new(REMOTE_BATCH),
-            inbox_limit: AtomicUsize::new(INBOX_LIMIT),
             empty: Pool::sentinel(),
         }
     };
@@ -178,7 +170,6 @@ impl Core {
     pub unsafe fn retire_heap(&self, heap: *mut Heap) {
         // SAFETY: the caller hands the heap over; its pools are ours to move, under its lock.
         unsafe {
-            self.flush_remote(heap);
             {
                 let _g = (*heap).lock.lock();
                 Heap::drain_pools(heap, self.empty_pool(), |p| self.abandon_or_free(p));
@@ -230,9 +221,7 @@ impl Core {
             let p = ab[class].pop_front();
             if !p.is_null() {
                 self.abandoned_count.fetch_sub(1, Ordering::Relaxed);
-                // Release: a thread that frees a block of the pool and reads its new owner
-                // there (to post to its inbox) sees the heap made.
-                (*p).owner.store(Heap::id(heap), Ordering::Release);
+                (*p).owner.store(Heap::id(heap), Ordering::Relaxed);
                 Pool::set_state(p, PoolState::Current);
             }
             p
@@ -371,7 +360,7 @@ impl Core {
         // its plain fields are ours.
         unsafe {
             if (*pool).owner.load(Ordering::Relaxed) != Heap::id(heap) {
-                return Core::free_remote(p, heap, self);
+                return Core::free_remote(p, self);
             }
             if !Pool::free_local(pool, p) {
                 Core::free_slow(p, heap, self);
@@ -481,15 +470,6 @@ impl Core {
             if (*heap).kind != HeapKind::Real {
                 return ptr::null_mut();
             }
-            // Parked remote frees go out, and those posted to us come in (perhaps into the
-            // current pool).
-            if (*heap).outbox.parked() > 0 || !(*heap).inbox.is_empty() {
-                self.flush_remote(heap);
-                let p = Heap::alloc_class(heap, class);
-                if !p.is_null() {
-                    return p;
-                }
-            }
             // The current pool is in no list: refilling it needs no lock.
             let cur = Heap::current(heap, class);
             if cur != self.empty_pool() {
@@ -544,112 +524,22 @@ impl Core {
         }
     }
 
-    /// A free by a thread that does not own the block's pool: parked in `heap`'s outbox for
-    /// the pool's owner (`remote.rs`), a batch posted when one is due. A free into an
-    /// abandoned pool, or by a thread with no heap of its own, goes to the pool at once.
+    /// A free by a thread that does not own the block's pool: one compare-and-swap onto its
+    /// remote list, or, for what looks like the last live block of a listed pool, the pool
+    /// given back.
     ///
     /// # Safety
     ///
-    /// `block` is a live pool block, freed exactly once; `heap` is the calling thread's heap
-    /// (perhaps a sentinel); the caller holds no lock.
+    /// `block` is a live pool block, freed exactly once; the caller holds no lock.
     #[inline(never)]
-    unsafe fn free_remote(block: *mut u8, heap: *mut Heap, core: &Core) {
+    unsafe fn free_remote(block: *mut u8, core: &Core) {
         let pool = Pool::of(block);
-        // SAFETY: per the contract; the block keeps its pool assigned; the outbox is ours.
-        unsafe {
-            // Acquire: pairs with the Release of `adopt`, whose heap may be new to us.
-            let owner = (*pool).owner.load(Ordering::Acquire);
-            if owner.is_null() || (*heap).kind != HeapKind::Real {
-                return core.free_to_pool(pool, block);
-            }
-            let max = core.remote_batch.load(Ordering::Relaxed);
-            if let Some(batch) = (*heap).outbox.park(owner, block, max) {
-                core.post(batch);
-            }
-        }
-    }
-
-    /// The unbatched remote free: one compare-and-swap onto the pool's remote list, or, for
-    /// what looks like the last live block of a listed pool, the pool given back.
-    ///
-    /// # Safety
-    ///
-    /// `block` is a live block of `pool`, freed exactly once; the caller holds no lock.
-    unsafe fn free_to_pool(&self, pool: *mut Pool, block: *mut u8) {
         // SAFETY: per the contract.
         unsafe {
             if !Pool::free_remote(pool, block) {
-                self.free_last_remote(pool, block);
+                core.free_last_remote(pool, block);
             }
         }
-    }
-
-    /// Posts a batch to its heap's inbox; if more than the inbox limit then wait there (their
-    /// owner is not allocating), takes them all and frees them to their pools.
-    ///
-    /// # Safety
-    ///
-    /// The batch came out of an outbox of this core; the caller holds no lock.
-    unsafe fn post(&self, batch: Batch) {
-        // SAFETY: per the contract; heaps live as long as the core.
-        unsafe {
-            let inbox = &(*Heap::from_id(batch.dest)).inbox;
-            match inbox.post(batch) {
-                Ok(waiting) if waiting <= self.inbox_limit.load(Ordering::Relaxed) => {}
-                Ok(_) => self.free_parked(inbox.take(), ptr::null_mut()),
-                Err(batch) => self.free_parked(batch.head(), ptr::null_mut()),
-            }
-        }
-    }
-
-    /// Frees a list of parked blocks (linked through their first words), each by its pool's
-    /// owner now: `heap`'s own free where `heap` owns the pool, else onto the pool.
-    ///
-    /// # Safety
-    ///
-    /// The blocks are live, parked, and the caller's list; `heap` is null or the calling
-    /// thread's heap; the caller holds no lock.
-    unsafe fn free_parked(&self, mut b: *mut Block, heap: *mut Heap) {
-        // SAFETY: per the contract; each block's link is read before the block is freed.
-        unsafe {
-            while !b.is_null() {
-                let next = (*b).next;
-                let p = b.cast::<u8>();
-                let pool = Pool::of(p);
-                if !heap.is_null() && (*pool).owner.load(Ordering::Relaxed) == Heap::id(heap) {
-                    if !Pool::free_local(pool, p) {
-                        Core::free_slow(p, heap, self);
-                    }
-                } else {
-                    self.free_to_pool(pool, p);
-                }
-                b = next;
-            }
-        }
-    }
-
-    /// The heap's parked frees out: its outbox posted, and the blocks posted to it freed.
-    ///
-    /// # Safety
-    ///
-    /// `heap` is a real heap of this core used by the calling thread alone; no lock held.
-    pub(crate) unsafe fn flush_remote(&self, heap: *mut Heap) {
-        // SAFETY: per the contract.
-        unsafe {
-            for batch in (*heap).outbox.take_all() {
-                self.post(batch);
-            }
-            self.free_parked((*heap).inbox.take(), heap);
-        }
-    }
-
-    /// Sets how many remote frees a thread parks for one heap before posting them, and how
-    /// many may wait in a heap's inbox before a poster frees them to their pools (tests; 1
-    /// and 0 are the unbatched protocol: every remote free reaches its pool at once).
-    #[doc(hidden)]
-    pub fn set_remote_batching(&self, batch: usize, inbox_limit: usize) {
-        self.remote_batch.store(batch.max(1), Ordering::Relaxed);
-        self.inbox_limit.store(inbox_limit, Ordering::Relaxed);
     }
 
     /// A free by a thread that does not own `pool`, of what looked like its last live
@@ -706,7 +596,6 @@ impl Core {
     pub unsafe fn collect_heap(&self, heap: *mut Heap) {
         // SAFETY: per the contract; its lists under its lock.
         unsafe {
-            self.flush_remote(heap);
             let _g = (*heap).lock.lock();
             Heap::collect(heap, self.empty_pool(), &self.arenas);
         }
@@ -718,10 +607,8 @@ impl Core {
     /// [`Core::collect_heap`].)
     pub fn collect(&self) {
         self.for_each_heap(|h| {
-            // SAFETY: every heap of the list is a heap of this core; whoever takes its inbox
-            // owns the list; its lists under its lock.
+            // SAFETY: every heap of the list is a heap of this core; its lists under its lock.
             unsafe {
-                self.free_parked((*h).inbox.take(), ptr::null_mut());
                 let _g = (*h).lock.lock();
                 Heap::reclaim_free_pools(h, &self.arenas);
             }

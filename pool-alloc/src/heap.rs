@@ -34,7 +34,6 @@
 use crate::arena::Arenas;
 use crate::lock::Lock;
 use crate::pool::{Block, HeapId, Pool, PoolList, PoolState};
-use crate::remote::{Inbox, Outbox};
 use crate::size_class::{DIRECT_LEN, NUM_CLASSES, direct_index, direct_indices};
 use crate::sync::Ordering;
 use crate::tunables::{FULL_SCAN, MAX_CACHED_EMPTY};
@@ -71,11 +70,6 @@ pub struct Heap {
     pub(crate) next_all: *mut Heap,
     /// Guards the partial and full lists, `cached_empty` and the states of listed pools.
     pub(crate) lock: Lock<()>,
-    /// This heap's thread's frees into other heaps' pools, parked by destination (owner
-    /// only).
-    pub(crate) outbox: Outbox,
-    /// Frees into this heap's pools posted by other threads (`remote.rs`).
-    pub(crate) inbox: Inbox,
 }
 
 impl core::fmt::Debug for Heap {
@@ -111,8 +105,6 @@ macro_rules! heap_init {
             next_retired: ptr::null_mut(),
             next_all: ptr::null_mut(),
             lock: Lock::new(()),
-            outbox: Outbox::EMPTY,
-            inbox: Inbox::new(),
         }
     };
 }
@@ -130,10 +122,9 @@ impl Heap {
         heap_init!(empty, kind)
     }
 
-    /// Makes a retired heap new again for another thread, keeping its lock, its link in the
-    /// core's list of heaps (a collector may be holding the one and following the other) and
-    /// its inbox (other threads may still post to it; its new owner frees what arrives by
-    /// the blocks' pools). Its outbox was emptied when it retired.
+    /// Makes a retired heap new again for another thread, keeping its lock and its link
+    /// in the core's list of heaps (a collector may be holding the one and following the
+    /// other).
     ///
     /// # Safety
     ///

@@ -47,7 +47,6 @@ mod heap;
 mod lock;
 mod os;
 mod pool;
-mod remote;
 mod size_class;
 mod stats;
 mod sync;

@@ -4,7 +4,6 @@ use crate::PoolAlloc;
 use crate::core_alloc::Core;
 use crate::heap::Heap;
 use crate::size_class::{NUM_CLASSES, SMALL_LIMIT, class_size};
-use crate::tunables::{INBOX_LIMIT, REMOTE_BATCH};
 use core::alloc::{GlobalAlloc, Layout};
 use std::vec::Vec;
 
@@ -191,15 +190,10 @@ fn remote_frees_are_taken_by_owner() {
         for &p in &ps {
             core.dealloc(b, p, l); // remote: b does not own them
         }
-        // Parked: at most a batch in b's outbox and the inbox limit in a's inbox.
-        let parked = core.stats().classes[3].blocks_in_use;
-        assert!(parked <= INBOX_LIMIT + REMOTE_BATCH, "{parked} parked");
-        core.collect_heap(b); // the freeing thread's collect posts its batches
-        core.collect(); // any thread's takes the inboxes
         assert_eq!(
             core.stats().classes[3].blocks_in_use,
             0,
-            "blocks freed remotely count as free once posted and taken"
+            "blocks freed remotely count as free before the owner takes them"
         );
         // the owner reuses them without new pools
         let again: Vec<_> = (0..cnt).map(|_| core.alloc(a, l)).collect();
@@ -354,8 +348,6 @@ fn a_mass_free_unmaps_arenas_beyond_the_cap_at_once() {
 fn pools_emptied_by_remote_frees_come_back_without_the_owner() {
     use crate::tunables::MAX_CACHED_EMPTY;
     let core = Core::new();
-    // Every remote free reaches its pool at once: the unbatched protocol.
-    core.set_remote_batching(1, 0);
     let owner = core.new_heap();
     let other = core.new_heap();
     let class = NUM_CLASSES - 1;
@@ -588,54 +580,4 @@ fn allocation_after_tls_teardown_uses_the_locked_heap() {
     });
     t.join().unwrap();
     assert_eq!(OK.load(Ordering::SeqCst), if KEY_HOOK { 2 } else { 1 });
-}
-
-/// Remote frees wait in the freeing thread's batches and the owner's inbox: the owner's
-/// allocation slow path frees what was posted to it into its pools, and a post that finds
-/// more than the inbox limit waiting frees them to their pools itself (an owner that stopped
-/// allocating keeps little).
-#[test]
-fn batched_remote_frees_reach_their_pools() {
-    let core = Core::new();
-    let limit = 4 * REMOTE_BATCH; // a smaller inbox limit than the default, for Miri's sake
-    core.set_remote_batching(REMOTE_BATCH, limit);
-    let owner = core.new_heap();
-    let other = core.new_heap();
-    let l = Layout::from_size_align(64, 8).unwrap();
-    let class = crate::size_class::route(64, 8).unwrap();
-    let in_use = |core: &Core| core.stats().classes[class].blocks_in_use;
-    // SAFETY: both heaps are ours (one thread); every block is freed once.
-    unsafe {
-        // Fewer than a batch: parked in `other`'s outbox until it flushes.
-        let few: Vec<_> = (0..REMOTE_BATCH / 2)
-            .map(|_| core.alloc(owner, l))
-            .collect();
-        for &p in &few {
-            core.dealloc(other, p, l);
-        }
-        assert_eq!(in_use(&core), few.len(), "parked in the outbox");
-        core.collect_heap(other);
-        assert_eq!(in_use(&core), few.len(), "posted, waiting in the inbox");
-        // The owner's slow path takes its inbox: the blocks go back to its pool.
-        let q = core.alloc_zeroed(owner, Layout::from_size_align(1024, 8).unwrap());
-        assert!(!q.is_null());
-        assert_eq!(in_use(&core), 0, "freed by the owner's slow path");
-        core.dealloc(owner, q, Layout::from_size_align(1024, 8).unwrap());
-        // Many, with the owner idle: no more than the limit and a batch stay parked.
-        let many: Vec<_> = (0..4 * limit + 8).map(|_| core.alloc(owner, l)).collect();
-        for &p in &many {
-            core.dealloc(other, p, l);
-        }
-        let parked = in_use(&core);
-        assert!(parked <= limit + REMOTE_BATCH, "{parked} parked");
-        assert!(parked > 0, "batches wait for their owner");
-        core.collect_heap(other);
-        core.collect(); // from a thread that owns neither: takes every inbox
-        assert_eq!(in_use(&core), 0);
-        core.collect_heap(owner);
-        core.collect();
-        assert_eq!(core.stats().arenas, 0);
-        core.retire_heap(owner);
-        core.retire_heap(other);
-    }
 }

@@ -12,9 +12,6 @@
 //! | [`MAX_CACHED_EMPTY`] | 64      | empty pools (1 MiB) a heap keeps instead of its arenas     |
 //! | [`DEFAULT_DECAY`]    | 50 ms   | how long a free arena beyond the spare stays mapped        |
 //! | [`MAX_FREE_ARENAS`]  | 8       | free arenas kept while they decay; more are unmapped at once |
-//! | [`REMOTE_BATCH`]     | 64      | remote frees parked for one heap before one compare-and-swap posts them |
-//! | [`OUTBOX_SLOTS`]     | 8       | heaps a thread parks remote frees for at once              |
-//! | [`INBOX_LIMIT`]      | 1024    | blocks waiting for an owner before a poster frees them to their pools itself |
 
 use core::time::Duration;
 
@@ -55,17 +52,3 @@ pub const DEFAULT_DECAY: Duration = Duration::from_millis(50);
 /// waiting for a later arena event (which a program that carries on lightly may never
 /// cause): at most this many MiB of free arenas stay mapped.
 pub const MAX_FREE_ARENAS: usize = 8;
-
-/// Remote frees a thread parks for one heap before it posts them to that heap's inbox with one
-/// compare-and-swap (`remote.rs`): more means fewer atomic operations per remote free, and more
-/// blocks waiting in the freeing thread until its slow path.
-pub const REMOTE_BATCH: usize = 64;
-
-/// Heaps a thread parks remote frees for at once (a direct-mapped table of batches): a free for
-/// another heap whose slot is taken posts the slot's batch first.
-pub const OUTBOX_SLOTS: usize = 8;
-
-/// Blocks that may wait in an owner's inbox: a thread whose post finds more takes the whole
-/// inbox and frees each block onto its pool's remote list itself, so an owner that stopped
-/// allocating keeps at most this many (and pools whose last block is among them come back).
-pub const INBOX_LIMIT: usize = 1024;

@@ -32,14 +32,6 @@ fn check(p: *mut u8, v: u8) {
     assert!(s.iter().all(|&b| b == v));
 }
 
-/// A core whose remote frees reach their pools at once (batches of one, no block waiting in
-/// an inbox): the models of the pool protocols below race them as they happen.
-fn unbatched_core() -> Arc<Core> {
-    let core = Arc::new(Core::new());
-    core.set_remote_batching(1, 0);
-    core
-}
-
 fn assert_all_returned(core: &Core) {
     core.collect();
     let s = core.stats();
@@ -51,7 +43,7 @@ fn assert_all_returned(core: &Core) {
 #[test]
 fn owner_and_two_remote_freers() {
     loom::model(|| {
-        let core = unbatched_core();
+        let core = Arc::new(Core::new());
         let h = core.new_heap();
         let l = layout(0);
         // SAFETY: `h` is this thread's heap.
@@ -100,70 +92,13 @@ fn owner_and_two_remote_freers() {
     });
 }
 
-/// Batched remote frees (`src/remote.rs`): one freer's post waits in the owner's inbox, the
-/// other's finds the inbox past its limit and frees what waits there to the pool, while the
-/// owner takes its inbox in its collect and frees what it took as its own frees. Every block
-/// is freed exactly once, whoever takes it (a block lost or freed twice leaves `used` off).
-#[test]
-fn batched_remote_frees_race_the_owner_taking_its_inbox() {
-    loom::model(|| {
-        let core = Arc::new(Core::new());
-        core.set_remote_batching(1, 1);
-        let h = core.new_heap();
-        let l = layout(0);
-        // SAFETY: `h` is this thread's heap.
-        let blocks: Vec<P> = (0..3)
-            .map(|i| {
-                let p = unsafe { core.alloc(h, l) };
-                fill(p, i);
-                P(p)
-            })
-            .collect();
-        let joins: Vec<_> = [(blocks[0], 0u8), (blocks[1], 1u8)]
-            .into_iter()
-            .map(|(b, v)| {
-                let core = core.clone();
-                thread::spawn(move || {
-                    let mine = core.new_heap();
-                    check(b.0, v);
-                    // SAFETY: the block is live and freed once, here; `mine` is ours.
-                    unsafe {
-                        core.dealloc(mine, b.0, l);
-                        core.retire_heap(mine);
-                    }
-                })
-            })
-            .collect();
-        // SAFETY: `h` is ours; block 2 and `q` are freed once, here.
-        unsafe {
-            core.collect_heap(h);
-            check(blocks[2].0, 2);
-            core.dealloc(h, blocks[2].0, l);
-            let q = core.alloc(h, l);
-            fill(q, 9);
-            core.collect_heap(h);
-            check(q, 9);
-            core.dealloc(h, q, l);
-        }
-        for j in joins {
-            j.join().unwrap();
-        }
-        // SAFETY: `h` is ours.
-        unsafe {
-            core.collect_heap(h);
-            core.retire_heap(h);
-        }
-        assert_all_returned(&core);
-    });
-}
-
 /// A full pool moves to the full list; an owner free brings it back to the
 /// partial list, and the owner takes it up again and drains its remote list
 /// while another thread pushes onto it. No block is lost or handed out twice.
 #[test]
 fn full_pool_hand_back() {
     loom::model(|| {
-        let core = unbatched_core();
+        let core = Arc::new(Core::new());
         let h = core.new_heap();
         let class = pool_alloc::__internal::NUM_CLASSES - 1; // 15 blocks per pool
         let l = layout(class);
@@ -220,7 +155,7 @@ fn full_pool_hand_back() {
 #[test]
 fn abandonment_races_remote_free_and_reclaim() {
     loom::model(|| {
-        let core = unbatched_core();
+        let core = Arc::new(Core::new());
         let l = layout(1);
         let (tx, rx) = loom::sync::mpsc::channel::<(P, P)>();
         let c1 = core.clone();
@@ -269,7 +204,7 @@ fn abandonment_races_remote_free_and_reclaim() {
 #[test]
 fn arena_released_only_when_completely_free() {
     loom::model(|| {
-        let core = unbatched_core();
+        let core = Arc::new(Core::new());
         let h = core.new_heap();
         let l = layout(2);
         // SAFETY: `h` is ours.
@@ -321,7 +256,7 @@ fn arena_released_only_when_completely_free() {
 #[test]
 fn last_remote_free_races_the_owners_slow_path() {
     loom::model(|| {
-        let core = unbatched_core();
+        let core = Arc::new(Core::new());
         let h = core.new_heap();
         let class = pool_alloc::__internal::NUM_CLASSES - 1; // 15 blocks per pool
         let l = layout(class);
@@ -377,7 +312,7 @@ fn last_remote_free_races_the_owners_slow_path() {
 #[test]
 fn collect_from_another_thread_races_the_last_remote_free() {
     loom::model(|| {
-        let core = unbatched_core();
+        let core = Arc::new(Core::new());
         let h = core.new_heap();
         let class = pool_alloc::__internal::NUM_CLASSES - 1;
         let l = layout(class);
@@ -430,7 +365,7 @@ fn collect_from_another_thread_races_the_last_remote_free() {
 #[test]
 fn last_free_into_an_abandoned_pool_races_the_exit() {
     loom::model(|| {
-        let core = unbatched_core();
+        let core = Arc::new(Core::new());
         let l = layout(1);
         let c1 = core.clone();
         let (tx, rx) = loom::sync::mpsc::channel::<P>();
