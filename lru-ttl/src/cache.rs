@@ -5,16 +5,16 @@
 //! (`lru.rs`) when nothing else is asked for, so the plain cache pays for no deadlines or
 //! weights; the timed core (`ttl.rs`, nodes with deadline, last access and weight) as soon
 //! as a time to live, a time to idle, a per-entry expiry, a weigher or another eviction
-//! policy (`eviction.rs`) is configured.
+//! policy (`eviction/`) is configured.
 
 use crate::clock::{Clock, InstantClock, nanos};
 use crate::eviction::{Choice, Eviction, EvictionPolicy};
 use crate::lru::LruCore;
+use crate::node::{MAX_ENTRIES, Meta, NEVER};
 use crate::policy::{Policy, Put, RemovalCause, Removed};
-use crate::raw::MAX_ENTRIES;
 use crate::sharded::{Hooks, Sharded, default_shards};
 use crate::stats::CacheInfo;
-use crate::ttl::{Meta, NEVER, TtlCore};
+use crate::ttl::TtlCore;
 use hashbrown::DefaultHashBuilder;
 use std::borrow::Borrow;
 use std::fmt;

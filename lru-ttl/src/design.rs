@@ -40,9 +40,12 @@
 //! the key's hash: the LRU core for a plain cache ([`SyncLruCache`], `Cache::new`), the
 //! timed core (nodes that also keep their last access and weight) once the builder is
 //! given a time to live, a time to idle, a per-entry expiry, a weigher or an
-//! [`EvictionPolicy`] other than LRU. The timed core asks its policy (`eviction.rs`, with a
-//! table of what each does on a hit, an update and an eviction) which live entry to give up;
-//! the policies keep their order on the slab's two lists and a word of state per node.
+//! [`EvictionPolicy`] other than LRU. The timed core asks its policy (`eviction/`: the
+//! dispatch and a table of what each does on a hit, an update and an eviction in `mod.rs`,
+//! one file per policy, the sketch apart) which live entry to give up; the policies keep
+//! their order on the slab's lists and a word of state per node. Every node type, its bits
+//! and the constants they share are in `node.rs`, below the slab (`raw.rs`), the cores
+//! (`lru.rs`, `ttl.rs`) and the policies, which import it and not each other's types.
 //! One shard gives an exact global LRU (or an exact FIFO, LFU or random-replacement cache,
 //! as cachetools'); more shards give one per shard. Values are returned by
 //! clone. Every entry an operation removes comes back from the core with its

@@ -41,6 +41,7 @@ pub mod design;
 mod eviction;
 mod lru;
 mod memo;
+mod node;
 mod policy;
 mod raw;
 mod sharded;

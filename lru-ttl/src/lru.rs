@@ -1,8 +1,9 @@
 //! `LruCache`: the bounded, strict LRU cache (single-threaded), and its hash-level
 //! core `LruCore`, which the thread-safe variant puts in each shard.
 
+use crate::node::{MAX_ENTRIES, NIL};
 use crate::policy::{Policy, Put, RemovalCause, Removed};
-use crate::raw::{MAX_ENTRIES, NIL, Raw};
+use crate::raw::Raw;
 use crate::stats::CacheInfo;
 use hashbrown::DefaultHashBuilder;
 use std::borrow::Borrow;

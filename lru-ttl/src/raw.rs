@@ -5,7 +5,7 @@
 //! Invariants (checked by `check` in tests):
 //! - `nodes` holds exactly the stored entries; `table` holds each index
 //!   `0..nodes.len()` once, filed under that node's stored `hash`.
-//! - Each node is on one of two lists (the one its extra data names: list 0, the recency
+//! - Each node is on one of the `LISTS` lists (the one its extra data names: list 0, the recency
 //!   list, unless an eviction policy uses more queues); a list runs from `heads[l]`
 //!   (most recent) to `tails[l]` (least recent) through `next`, and back through `prev`.
 //! - When the extra data `X` is timed (TTL caches), `heap` is a binary min-heap of
@@ -26,49 +26,9 @@
 //! nothing. Removed keys and values are handed back to the caller, which drops
 //! them after the structure is consistent again.
 
+use crate::node::{Extra, LISTS, MAX_ENTRIES, NIL};
 use hashbrown::HashTable;
 use std::borrow::Borrow;
-
-/// "No node": the end of a list.
-pub(crate) const NIL: u32 = u32::MAX;
-/// The most entries one slab can hold (indices are `u32`, `NIL` is reserved).
-pub(crate) const MAX_ENTRIES: usize = (u32::MAX - 1) as usize;
-
-/// Per-node data beyond key and value; optionally a deadline kept in the deadline heap.
-pub(crate) trait Extra {
-    /// Whether nodes carry a deadline (and a position in the deadline heap).
-    const TIMED: bool;
-    /// The node's heap key: its deadline and set order (unused unless `TIMED`).
-    fn heap_key(&self) -> (u64, u32);
-    /// Sets the node's set order.
-    fn set_seq(&mut self, seq: u32);
-    /// The node's position in the deadline heap.
-    fn hpos(&self) -> u32;
-    /// Sets the node's position in the deadline heap.
-    fn set_hpos(&mut self, p: u32);
-    /// Which of the [`LISTS`] lists the node is on (always 0 unless an eviction policy uses
-    /// two queues).
-    #[inline]
-    fn list(&self) -> usize {
-        0
-    }
-}
-
-/// How many lists a slab's nodes can be threaded on: list 0 (the recency list, or an
-/// eviction policy's first queue) and lists 1 and 2 (a policy's other queues).
-pub(crate) const LISTS: usize = 3;
-
-impl Extra for () {
-    const TIMED: bool = false;
-    fn heap_key(&self) -> (u64, u32) {
-        (u64::MAX, 0)
-    }
-    fn set_seq(&mut self, _: u32) {}
-    fn hpos(&self) -> u32 {
-        NIL
-    }
-    fn set_hpos(&mut self, _: u32) {}
-}
 
 /// One stored entry.
 pub(crate) struct Node<K, V, X> {

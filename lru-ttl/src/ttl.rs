@@ -13,166 +13,16 @@
 //! filing one costs a single comparison.
 
 use crate::clock::{Clock, InstantClock, nanos};
-use crate::eviction::{Eviction, LIST_SHIFT};
+use crate::eviction::Eviction;
+use crate::node::{Expiry, LISTS, MAX_ENTRIES, NEVER, NIL, Timed};
 use crate::policy::{Policy, Put, RemovalCause, Removed};
-use crate::raw::{Extra, LISTS, MAX_ENTRIES, NIL, Raw};
+use crate::raw::Raw;
 use crate::stats::CacheInfo;
 use hashbrown::DefaultHashBuilder;
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::time::Duration;
-
-/// "Never", as a deadline or a time to idle.
-pub(crate) const NEVER: u64 = u64::MAX;
-
-/// What a timed node keeps beyond the deadline heap's bookkeeping. [`Expiry`] keeps only
-/// the deadline (`TtlCache`); [`Meta`] also the last access, for a time to idle, and a
-/// weight (the configurable `Cache`). The core asks through these consts and methods, so an
-/// unused feature costs neither memory nor time.
-pub(crate) trait Timed: Extra + Copy {
-    /// Whether the last access is kept (a time to idle can apply).
-    const IDLE: bool;
-    /// Whether a weight is kept (else every entry weighs 1).
-    const WEIGHTED: bool;
-    /// A node set at `now`, expiring at `deadline`, of `weight`.
-    fn new(deadline: u64, now: u64, weight: u32) -> Self;
-    /// Sets the node again at `now` (keeping its place in the heap, for the caller to
-    /// re-file).
-    fn reset(&mut self, deadline: u64, now: u64, weight: u32);
-    /// When the node expires by its time to live.
-    fn deadline(&self) -> u64;
-    /// When the node was last read or set.
-    fn accessed(&self) -> u64;
-    /// Records a read at `now`.
-    fn set_accessed(&mut self, now: u64);
-    /// The node's weight.
-    fn weight(&self) -> u32;
-    /// The eviction policy's state of the node (`eviction.rs`); 0 where only LRU is used.
-    fn pol(&self) -> u32;
-    /// Sets the eviction policy's state of the node.
-    fn set_pol(&mut self, p: u32);
-}
-
-/// A `TtlCache` node's deadline, set order and place in the deadline heap.
-#[derive(Clone, Copy)]
-pub(crate) struct Expiry {
-    deadline: u64,
-    seq: u32,
-    hpos: u32,
-}
-
-/// The deadline heap's bookkeeping of a timed node type with `deadline`, `seq` and `hpos`
-/// fields.
-macro_rules! timed_extra {
-    ($node:ty $(, $x:ident => $list:expr)?) => {
-        impl Extra for $node {
-            const TIMED: bool = true;
-            fn heap_key(&self) -> (u64, u32) {
-                (self.deadline, self.seq)
-            }
-            fn set_seq(&mut self, seq: u32) {
-                self.seq = seq;
-            }
-            fn hpos(&self) -> u32 {
-                self.hpos
-            }
-            fn set_hpos(&mut self, p: u32) {
-                self.hpos = p;
-            }
-            $(
-                #[inline]
-                fn list(&self) -> usize {
-                    let $x = self;
-                    $list
-                }
-            )?
-        }
-    };
-}
-
-timed_extra!(Expiry);
-
-impl Timed for Expiry {
-    const IDLE: bool = false;
-    const WEIGHTED: bool = false;
-    fn new(deadline: u64, _now: u64, _weight: u32) -> Self {
-        Self {
-            deadline,
-            seq: 0,
-            hpos: NIL,
-        }
-    }
-    fn reset(&mut self, deadline: u64, _now: u64, _weight: u32) {
-        self.deadline = deadline;
-    }
-    fn deadline(&self) -> u64 {
-        self.deadline
-    }
-    fn accessed(&self) -> u64 {
-        0
-    }
-    fn set_accessed(&mut self, _now: u64) {}
-    fn weight(&self) -> u32 {
-        1
-    }
-    fn pol(&self) -> u32 {
-        0
-    }
-    fn set_pol(&mut self, _: u32) {}
-}
-
-/// A `Cache` node's deadline, last access, weight, set order, place in the heap and
-/// eviction policy state (whose bits from `LIST_SHIFT` up name its list).
-#[derive(Clone, Copy)]
-pub(crate) struct Meta {
-    deadline: u64,
-    accessed: u64,
-    weight: u32,
-    seq: u32,
-    hpos: u32,
-    pol: u32,
-}
-
-timed_extra!(Meta, m => (m.pol >> LIST_SHIFT) as usize);
-
-impl Timed for Meta {
-    const IDLE: bool = true;
-    const WEIGHTED: bool = true;
-    fn new(deadline: u64, now: u64, weight: u32) -> Self {
-        Self {
-            deadline,
-            accessed: now,
-            weight,
-            seq: 0,
-            hpos: NIL,
-            pol: 0,
-        }
-    }
-    fn reset(&mut self, deadline: u64, now: u64, weight: u32) {
-        self.deadline = deadline;
-        self.accessed = now;
-        self.weight = weight;
-    }
-    fn deadline(&self) -> u64 {
-        self.deadline
-    }
-    fn accessed(&self) -> u64 {
-        self.accessed
-    }
-    fn set_accessed(&mut self, now: u64) {
-        self.accessed = now;
-    }
-    fn weight(&self) -> u32 {
-        self.weight
-    }
-    fn pol(&self) -> u32 {
-        self.pol
-    }
-    fn set_pol(&mut self, p: u32) {
-        self.pol = p;
-    }
-}
 
 /// The hash-level timed cache: entries expire by a time to live (a default, or their own),
 /// optionally by a time to idle, and a bound in entries or in total weight evicts expired
