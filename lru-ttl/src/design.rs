@@ -22,7 +22,9 @@
 //!   after the structure is whole again (`Drop`);
 //! - `get_or_insert_with` runs its closure before touching the structure.
 //!
-//! On top of that structure (`lru.rs`, `ttl.rs`):
+//! On top of that structure, the cores (`cores/lru.rs`, `cores/timed.rs`; the trait a shard
+//! asks of its core in `cores/mod.rs`) and the single-threaded caches over them (`lru.rs`,
+//! `ttl.rs`):
 //! - [`LruCache`]: strict LRU with a bound (`maxsize`) or none.
 //! - [`TtlCache`]: each node also carries a deadline, and a min-heap of node indices on
 //!   deadlines knows which entry expires first, whatever the order entries were set in
@@ -34,8 +36,9 @@
 //!   [`ManualClock`] in tests).
 //! - Statistics ([`CacheInfo`], `stats.rs`): hits, misses, maxsize, currsize.
 //!
-//! The thread-safe [`Cache`] (`cache.rs`, the type and its [`CacheBuilder`];
-//! `sharded.rs`, locking and the slow paths) holds an array of shards, each a lock
+//! The thread-safe [`Cache`] (`cache.rs`, the type; `builder.rs`, its [`CacheBuilder`];
+//! `cores/either.rs`, the core its shards were built with; `sharded.rs`, locking and the
+//! slow paths) holds an array of shards, each a lock
 //! (`parking_lot::Mutex`, via `sync.rs`) around one single-threaded core, picked by bits of
 //! the key's hash: the LRU core for a plain cache ([`SyncLruCache`], `Cache::new`), the
 //! timed core (nodes that also keep their last access and weight) once the builder is
@@ -45,7 +48,9 @@
 //! one file per policy, the sketch apart) which live entry to give up; the policies keep
 //! their order on the slab's lists and a word of state per node. Every node type, its bits
 //! and the constants they share are in `node.rs`, below the slab (`raw.rs`), the cores
-//! (`lru.rs`, `ttl.rs`) and the policies, which import it and not each other's types.
+//! (`cores/`) and the policies, which import it and not each other's types. The
+//! dependencies run one way: public types, then sharding, then cores, then policies, then
+//! the slab and the node layout.
 //! One shard gives an exact global LRU (or an exact FIFO, LFU or random-replacement cache,
 //! as cachetools'); more shards give one per shard. Values are returned by
 //! clone. Every entry an operation removes comes back from the core with its

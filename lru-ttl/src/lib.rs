@@ -35,26 +35,28 @@
 
 #![forbid(unsafe_code)]
 
+mod builder;
 mod cache;
 mod clock;
+mod cores;
 pub mod design;
 mod eviction;
 mod lru;
 mod memo;
 mod node;
-mod policy;
 mod raw;
 mod sharded;
 mod stats;
 mod sync;
 mod ttl;
 
-pub use cache::{Cache, CacheBuilder, SyncLruCache};
+pub use builder::CacheBuilder;
+pub use cache::{Cache, SyncLruCache};
 pub use clock::{Clock, InstantClock, ManualClock};
+pub use cores::RemovalCause;
 pub use eviction::EvictionPolicy;
 pub use lru::{Iter as LruIter, LruCache};
 pub use memo::Memoize;
-pub use policy::RemovalCause;
 pub use stats::CacheInfo;
 pub use ttl::{TtlCache, TtlIter};
 

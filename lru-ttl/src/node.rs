@@ -2,7 +2,7 @@
 //! mimalloc's `types.h`): what a slab node carries beyond key and value ([`Extra`]), the
 //! timed nodes ([`Expiry`] for `TtlCache`, [`Meta`] for `Cache`), and how an eviction
 //! policy's state packs into [`Meta`]'s `pol` word (its list from [`LIST_SHIFT`] up, the
-//! policy's own bits below). The slab (`raw.rs`), the cores (`lru.rs`, `ttl.rs`) and the
+//! policy's own bits below). The slab (`raw.rs`), the cores (`cores/`) and the
 //! policies (`eviction/`) all build on this file; it depends on none of them.
 
 /// "No node": the end of a list.

@@ -1,5 +1,5 @@
 //! The thread-safe layer: a fixed array of shards, each a lock around a single-threaded
-//! core (see [`Policy`]), chosen by the key's hash; and stampede protection for
+//! core (see [`ShardCore`]), chosen by the key's hash; and stampede protection for
 //! `get_or_insert_with`.
 //!
 //! Locking discipline: a shard's lock is held only while the core is read or updated.
@@ -17,7 +17,7 @@
 //! publishes "failed" if the closure (or anything after it) panics: the waiters wake and
 //! each retries from the start, so one of them becomes the new computing thread.
 
-use crate::policy::{Policy, Put, RemovalCause, Removed};
+use crate::cores::{Put, RemovalCause, Removed, ShardCore};
 use crate::stats::CacheInfo;
 use crate::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::borrow::Borrow;
@@ -98,11 +98,11 @@ pub(crate) fn default_shards(capacity: Option<usize>) -> usize {
 
 /// One shard, on its own cache lines.
 #[repr(align(128))]
-struct Shard<P: Policy> {
+struct Shard<P: ShardCore> {
     state: Mutex<State<P>>,
 }
 
-struct State<P: Policy> {
+struct State<P: ShardCore> {
     cache: P,
     flights: Vec<Pending<P::Key, P::Value>>,
     /// The id of the next computation registered in `flights`.
@@ -194,14 +194,14 @@ impl<V: Clone> Flight<V> {
 }
 
 /// The sharded cache behind [`Cache`](crate::Cache).
-pub(crate) struct Sharded<P: Policy, S> {
+pub(crate) struct Sharded<P: ShardCore, S> {
     shards: Box<[Shard<P>]>,
     hasher: S,
     capacity: Option<usize>,
     pub(crate) hooks: Hooks<P::Key, P::Value>,
 }
 
-impl<P: Policy, S: BuildHasher> Sharded<P, S>
+impl<P: ShardCore, S: BuildHasher> Sharded<P, S>
 where
     P::Key: Hash + Eq,
     P::Value: Clone,
@@ -577,7 +577,7 @@ where
     }
 }
 
-impl<P: Policy, S> Sharded<P, S> {
+impl<P: ShardCore, S> Sharded<P, S> {
     pub(crate) fn shard_count(&self) -> usize {
         self.shards.len()
     }
@@ -600,7 +600,7 @@ enum Begin<V> {
 /// Owned by the caller loading a value. If the load fails (returns an error, panics, or is
 /// dropped as a future), its drop takes the load out of the flights list if it is still
 /// there, and tells the waiters, if any, that it failed: they wake and start over.
-struct Loading<'a, P: Policy> {
+struct Loading<'a, P: ShardCore> {
     shard: &'a Shard<P>,
     id: u64,
     /// Whether the computation is still in the flights list.
@@ -609,7 +609,7 @@ struct Loading<'a, P: Policy> {
     flight: Option<Arc<Flight<P::Value>>>,
 }
 
-impl<'a, P: Policy> Loading<'a, P> {
+impl<'a, P: ShardCore> Loading<'a, P> {
     fn new(shard: &'a Shard<P>, id: u64) -> Self {
         Self {
             shard,
@@ -626,7 +626,7 @@ impl<'a, P: Policy> Loading<'a, P> {
     }
 }
 
-impl<P: Policy> Drop for Loading<'_, P> {
+impl<P: ShardCore> Drop for Loading<'_, P> {
     fn drop(&mut self) {
         let mut pending = None;
         if self.registered {
@@ -644,7 +644,7 @@ impl<P: Policy> Drop for Loading<'_, P> {
     }
 }
 
-impl<P: Policy, S> fmt::Debug for Sharded<P, S> {
+impl<P: ShardCore, S> fmt::Debug for Sharded<P, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sharded")
             .field("shards", &self.shards.len())

@@ -1,4 +1,4 @@
-//! Eviction policies of the configurable core (`ttl.rs`): which entry a full shard gives up,
+//! Eviction policies of the configurable core (`cores/timed.rs`): which entry a full shard gives up,
 //! and what a hit, an update and an insertion do to the order that decides it. Expired
 //! entries always go first; these choose among live ones.
 //!

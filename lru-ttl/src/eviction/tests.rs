@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::cores::timed::TtlCore;
+use crate::cores::{Removed, ShardCore};
 use crate::node::{Meta, NEVER};
-use crate::policy::{Policy, Removed};
-use crate::ttl::TtlCore;
 use std::time::Duration;
 
 fn core(

@@ -1,7 +1,13 @@
-//! What a shard of a thread-safe cache needs from its single-threaded core: lookups and
-//! updates by a precomputed hash, with every removed entry handed back (with why it left)
-//! so that the caller can show it to the eviction listener and drop it after releasing the
-//! shard's lock.
+//! The single-threaded cores that every cache is made of, addressed by precomputed hashes:
+//! [`ShardCore`] is what a shard of the thread-safe `Cache` asks of its core (and what the
+//! single-threaded caches wrap), with the records of what an operation removed. One core
+//! per kind: `lru.rs` (the strict LRU), `timed.rs` (deadlines, time to idle, weights and the
+//! eviction policies), and `either.rs` (the one of the two a `Cache` was built with). They
+//! sit on the slab (`raw.rs`) and the node types (`node.rs`).
+
+pub(crate) mod either;
+pub(crate) mod lru;
+pub(crate) mod timed;
 
 use crate::stats::CacheInfo;
 use std::borrow::Borrow;
@@ -108,7 +114,7 @@ impl<K, V> Put<K, V> {
 /// A single-threaded cache addressed by precomputed hashes. Entries removed as side effects
 /// (expired ones met on the way, entries evicted to make room beyond the one reported in
 /// [`Put`]) are pushed onto `out`.
-pub(crate) trait Policy {
+pub(crate) trait ShardCore {
     /// Key type.
     type Key;
     /// Value type.
@@ -166,7 +172,7 @@ pub(crate) trait Policy {
     fn info(&self) -> CacheInfo;
 
     /// Empties the core and resets its statistics, returning the old contents to drop (or
-    /// [`drain`](Policy::drain)) later.
+    /// [`drain`](ShardCore::drain)) later.
     fn take(&mut self) -> Self;
 
     /// Consumes the core, handing every entry to `f` (live or not).
