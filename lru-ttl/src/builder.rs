@@ -54,19 +54,19 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
 /// assert_eq!(cache.get(&1), None); // idle for 60 s
 /// ```
 pub struct CacheBuilder<K, V, S = DefaultHashBuilder> {
-    pub(crate) max_capacity: Option<u64>,
-    pub(crate) ttl: Option<Duration>,
-    pub(crate) tti: Option<Duration>,
-    pub(crate) shards: Option<usize>,
-    pub(crate) clock: Option<SharedClock>,
-    pub(crate) policy: EvictionPolicy,
-    pub(crate) choice: Option<Choice>,
-    pub(crate) hasher: S,
-    pub(crate) hooks: Hooks<K, V>,
+    max_capacity: Option<u64>,
+    ttl: Option<Duration>,
+    tti: Option<Duration>,
+    shards: Option<usize>,
+    clock: Option<SharedClock>,
+    policy: EvictionPolicy,
+    choice: Option<Choice>,
+    hasher: S,
+    hooks: Hooks<K, V>,
 }
 
 impl<K: Hash + Eq, V: Clone> CacheBuilder<K, V> {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         Self {
             max_capacity: None,
             ttl: None,

@@ -12,10 +12,10 @@ use std::time::Duration;
 pub(crate) struct LruCore<K, V> {
     pub(crate) raw: Raw<K, V, ()>,
     /// The bound; `usize::MAX` when unbounded.
-    pub(crate) cap: usize,
-    pub(crate) bounded: bool,
-    pub(crate) hits: u64,
-    pub(crate) misses: u64,
+    cap: usize,
+    bounded: bool,
+    hits: u64,
+    misses: u64,
 }
 
 impl<K, V> LruCore<K, V> {

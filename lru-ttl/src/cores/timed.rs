@@ -27,22 +27,22 @@ use std::time::Duration;
 pub(crate) struct TtlCore<K, V, C, X = Expiry> {
     pub(crate) raw: Raw<K, V, X>,
     /// The bound, in entries or weight units; `u64::MAX` when unbounded.
-    pub(crate) max: u64,
-    pub(crate) bounded: bool,
+    max: u64,
+    bounded: bool,
     /// The total weight stored (the entry count when unweighted).
-    pub(crate) total: u64,
+    total: u64,
     /// The default time to live, in nanoseconds ([`NEVER`]: none).
     pub(crate) ttl: u64,
     /// The time to idle ([`NEVER`]: none; kept only when `X::IDLE`).
-    pub(crate) tti: u64,
+    tti: u64,
     /// Whether any entry can expire (a ttl, a tti, or an entry's own ttl was given): if not,
     /// the clock is not read and every time is 0.
-    pub(crate) clocked: bool,
+    clocked: bool,
     /// The eviction policy and its order (LRU for `TtlCache`).
     pub(crate) eviction: Eviction,
-    pub(crate) clock: C,
-    pub(crate) hits: u64,
-    pub(crate) misses: u64,
+    clock: C,
+    hits: u64,
+    misses: u64,
 }
 
 impl<K, V, C, X: Timed> TtlCore<K, V, C, X> {
@@ -128,7 +128,7 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
         now >= x.deadline() || (X::IDLE && now >= x.accessed().saturating_add(self.tti))
     }
 
-    pub(crate) fn remove_node(&mut self, i: u32) -> (K, V) {
+    fn remove_node(&mut self, i: u32) -> (K, V) {
         self.eviction.removing(&self.raw, i);
         let last = self.raw.slab_len() - 1;
         let n = self.raw.remove_at(i);
@@ -139,7 +139,7 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
 
     /// An expired entry if there is any: the one whose deadline passed first, else (with a
     /// time to idle) the least recently used, which has been idle longest.
-    pub(crate) fn first_expired(&self, now: u64) -> Option<u32> {
+    fn first_expired(&self, now: u64) -> Option<u32> {
         if let Some((d, i)) = self.raw.earliest()
             && now >= d
         {
@@ -154,7 +154,7 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
 
     /// Removes one expired entry, if any, onto `out`: called on every insertion, so expired
     /// entries leave at least as fast as new ones arrive.
-    pub(crate) fn purge_one(&mut self, now: u64, out: &mut Removed<K, V>) {
+    fn purge_one(&mut self, now: u64, out: &mut Removed<K, V>) {
         if let Some(i) = self.first_expired(now) {
             let (k, v) = self.remove_node(i);
             out.push(k, v, RemovalCause::Expired);
@@ -163,7 +163,7 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
 
     /// The entry to evict to make room and why: an expired one if there is any, else the
     /// eviction policy's choice (the least recently used by default).
-    pub(crate) fn victim(&mut self, now: u64) -> (u32, RemovalCause) {
+    fn victim(&mut self, now: u64) -> (u32, RemovalCause) {
         match self.first_expired(now) {
             Some(i) => (i, RemovalCause::Expired),
             None => (
@@ -213,7 +213,7 @@ impl<K, V, C: Clock, X: Timed> TtlCore<K, V, C, X> {
     }
 
     /// Whether an entry of `weight` living `ttl` can be stored at all.
-    pub(crate) fn storable(&self, ttl: u64, weight: u64) -> bool {
+    fn storable(&self, ttl: u64, weight: u64) -> bool {
         ttl != 0 && self.max != 0 && weight <= self.max
     }
 
